@@ -1,0 +1,77 @@
+#include "common/config.h"
+
+#include <cstring>
+#include <iterator>
+
+#include "common/log.h"
+
+namespace poolscope::common {
+namespace {
+
+template <typename T>
+struct Choice {
+  const char* text;
+  T value;
+};
+
+// Looks `name` up and maps its value through `choices`; anything else keeps `fallback` and
+// prints the accepted spellings, so a typo is visible without stopping the program.
+template <typename T, size_t N>
+T ParseChoice(EnvLookup lookup, const char* name, const Choice<T> (&choices)[N], T fallback,
+              const char* fallback_text) {
+  const char* value = lookup(name);
+  if (value == nullptr) return fallback;
+  for (const Choice<T>& c : choices) {
+    if (strcmp(value, c.text) == 0) return c.value;
+  }
+  char accepted[256];
+  size_t len = 0;
+  for (size_t i = 0; i < N; ++i) {
+    len += Format(accepted + len, sizeof(accepted) - len, "%s%s", i ? "|" : "", choices[i].text);
+  }
+  LogLine("%s='%s' is not valid (accepted: %s); using %s", name, value, accepted, fallback_text);
+  return fallback;
+}
+
+constexpr Choice<bool> kBooleans[] = {
+    {"0", false},  {"1", true},    {"off", false},  {"on", true},
+    {"no", false}, {"yes", true},  {"false", false}, {"true", true},
+};
+
+bool IsKnown(const char* assignment) {
+  for (const char* known : kKnownVariables) {
+    size_t n = strlen(known);
+    if (strncmp(assignment, known, n) == 0 && assignment[n] == '=') return true;
+  }
+  return false;
+}
+
+void ReportUnknownVariables(char* const* environment) {
+  static constexpr char kPrefix[] = "POOLSCOPE_";
+  for (char* const* e = environment; e && *e; ++e) {
+    if (strncmp(*e, kPrefix, sizeof(kPrefix) - 1) != 0 || IsKnown(*e)) continue;
+    const char* eq = strchr(*e, '=');
+    int name_len = eq ? static_cast<int>(eq - *e) : static_cast<int>(strlen(*e));
+    char name[128];
+    Format(name, sizeof(name), "%s", *e);
+    if (name_len < static_cast<int>(sizeof(name))) name[name_len] = '\0';
+    LogLine("ignoring unknown variable %s (see docs/USAGE.md for the accepted ones)", name);
+  }
+}
+
+}  // namespace
+
+Config ParseConfig(EnvLookup lookup, char* const* environment) {
+  Config config;
+  Choice<EngineKind> engines[std::size(kEngineNames)];
+  for (size_t i = 0; i < std::size(kEngineNames); ++i) {
+    engines[i] = {kEngineNames[i].name, kEngineNames[i].kind};
+  }
+  config.engine =
+      ParseChoice(lookup, "POOLSCOPE_ENGINE", engines, kDefaultEngine, NameOf(kDefaultEngine));
+  config.stats = ParseChoice(lookup, "POOLSCOPE_STATS", kBooleans, false, "0");
+  ReportUnknownVariables(environment);
+  return config;
+}
+
+}  // namespace poolscope::common

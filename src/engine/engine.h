@@ -1,0 +1,62 @@
+// The allocator interface the interposition layer drives.
+//
+// One engine is chosen at start-up and serves every allocation for the life of the process.
+// The interposition layer owns the C and C++ semantics (argument validation, errno, overflow
+// checks, realloc(p, 0), alignment rounding, the bootstrap arena), so an engine sees only
+// well-formed requests:
+//   - sizes never exceed PTRDIFF_MAX; Allocate(0) must return a unique freeable pointer;
+//   - alignments passed to AllocateAligned are powers of two greater than 16;
+//   - pointers passed to Free/Reallocate/UsableSize are non-null and were not served by the
+//     bootstrap arena (they may still be foreign: an engine decides what it owns).
+// A failed allocation returns nullptr; the caller sets errno. Engines know nothing of tracing.
+#ifndef POOLSCOPE_SRC_ENGINE_ENGINE_H_
+#define POOLSCOPE_SRC_ENGINE_ENGINE_H_
+
+#include <malloc.h>
+
+#include <cstddef>
+
+#include "common/engine_kind.h"
+
+namespace poolscope::engine {
+
+class Engine {
+ public:
+  // Returns false (after logging why) when the engine cannot run in this process; the caller
+  // then falls back to another engine. Runs inside the first allocation: must not allocate.
+  virtual bool Init() = 0;
+
+  virtual void* Allocate(size_t size) = 0;
+  virtual void* AllocateZeroed(size_t size) = 0;
+  virtual void* AllocateAligned(size_t alignment, size_t size) = 0;
+  // size > 0. On failure returns nullptr and leaves `ptr` valid.
+  virtual void* Reallocate(void* ptr, size_t size) = 0;
+  virtual void Free(void* ptr) = 0;
+  virtual size_t UsableSize(void* ptr) = 0;
+
+  // The glibc introspection surface (mallinfo2, malloc_trim, mallopt, malloc_stats,
+  // malloc_info), answered for this engine's own heap.
+  virtual struct mallinfo2 Info() = 0;
+  virtual int Trim(size_t pad) = 0;
+  virtual int SetOption(int param, int value) = 0;
+  virtual void PrintStats() = 0;
+  virtual int WriteInfoXml(int options, FILE* out) = 0;
+
+  // pthread_atfork handlers: the engine's locks are taken before fork and released after it,
+  // so the child never inherits a lock held by a thread that does not exist there.
+  virtual void ForkPrepare() {}
+  virtual void ForkParent() {}
+  virtual void ForkChild() {}
+
+  virtual common::EngineKind kind() const = 0;
+
+ protected:
+  ~Engine() = default;  // engines are static objects, never deleted through the interface
+};
+
+// The engine of `kind`, not yet initialised. Never allocates.
+Engine* EngineFor(common::EngineKind kind);
+
+}  // namespace poolscope::engine
+
+#endif  // POOLSCOPE_SRC_ENGINE_ENGINE_H_

@@ -1,0 +1,119 @@
+// The C allocation semantics shared by every entry point, C and C++ alike: this machine's
+// glibc 2.36 behaviour for sizes, alignments, overflow, errno and realloc, on top of whichever
+// engine is running, with the bootstrap arena behind it until the engine is ready.
+#ifndef POOLSCOPE_SRC_INTERPOSE_ALLOCATION_H_
+#define POOLSCOPE_SRC_INTERPOSE_ALLOCATION_H_
+
+#include <errno.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "interpose/bootstrap.h"
+#include "interpose/runtime.h"
+
+namespace poolscope::interpose {
+
+inline constexpr size_t kMaxRequest = PTRDIFF_MAX;  // glibc refuses anything larger
+inline constexpr size_t kPageSize = 4096;
+// glibc's MALLOC_ALIGNMENT on x86-64: every block is at least this aligned.
+inline constexpr size_t kBaseAlignment = 16;
+
+[[gnu::cold]] inline void* FailedAllocation() {
+  CountCall(Call::kFailed);
+  errno = ENOMEM;
+  return nullptr;
+}
+
+[[gnu::cold]] inline void* BootstrapAllocate(size_t size, size_t alignment) {
+  CountCall(Call::kBootstrap);
+  void* p = bootstrap::Allocate(size, alignment);
+  return p != nullptr ? p : FailedAllocation();
+}
+
+inline void* Allocate(size_t size) {
+  if (size > kMaxRequest) [[unlikely]] return FailedAllocation();
+  engine::Engine* e = ReadyEngineOrNull();
+  if (e == nullptr) [[unlikely]] return BootstrapAllocate(size, kBaseAlignment);
+  void* p = e->Allocate(size);
+  if (p == nullptr) [[unlikely]] return FailedAllocation();
+  return p;
+}
+
+inline void* AllocateZeroed(size_t count, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(count, size, &bytes) || bytes > kMaxRequest) [[unlikely]] {
+    return FailedAllocation();
+  }
+  engine::Engine* e = ReadyEngineOrNull();
+  if (e == nullptr) [[unlikely]] return BootstrapAllocate(bytes, kBaseAlignment);
+  void* p = e->AllocateZeroed(bytes);
+  if (p == nullptr) [[unlikely]] return FailedAllocation();
+  return p;
+}
+
+// memalign semantics: alignments up to 16 are plain allocations, an alignment that is not a
+// power of two is rounded up to one, and one too large to round is EINVAL.
+inline void* AllocateAligned(size_t alignment, size_t size) {
+  if (alignment <= kBaseAlignment) return Allocate(size);
+  if (alignment > SIZE_MAX / 2 + 1) [[unlikely]] {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if ((alignment & (alignment - 1)) != 0) alignment = size_t{1} << (64 - __builtin_clzl(alignment));
+  if (size > kMaxRequest) [[unlikely]] return FailedAllocation();
+  engine::Engine* e = ReadyEngineOrNull();
+  if (e == nullptr) [[unlikely]] return BootstrapAllocate(size, alignment);
+  void* p = e->AllocateAligned(alignment, size);
+  if (p == nullptr) [[unlikely]] return FailedAllocation();
+  return p;
+}
+
+// free() never changes errno, whatever the engine does underneath.
+inline void Release(void* ptr) {
+  if (ptr == nullptr || bootstrap::Owns(ptr)) return;  // bootstrap blocks are never reused
+  engine::Engine* e = ReadyEngineOrNull();
+  if (e == nullptr) [[unlikely]] return;  // cannot be ours yet: leak rather than corrupt
+  int saved_errno = errno;
+  e->Free(ptr);
+  errno = saved_errno;
+}
+
+inline size_t UsableSize(void* ptr) {
+  if (ptr == nullptr) return 0;
+  if (bootstrap::Owns(ptr)) return bootstrap::SizeOf(ptr);
+  engine::Engine* e = ReadyEngineOrNull();
+  return e != nullptr ? e->UsableSize(ptr) : 0;
+}
+
+// A bootstrap block moves to the engine (or a new bootstrap block) by copying its contents.
+[[gnu::cold]] inline void* ReallocateBootstrapBlock(void* ptr, size_t size) {
+  void* moved = Allocate(size);
+  if (moved != nullptr) {
+    size_t old_size = bootstrap::SizeOf(ptr);
+    memcpy(moved, ptr, old_size < size ? old_size : size);
+  }
+  return moved;
+}
+
+// glibc 2.36: realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL; on
+// failure p is left untouched and errno is ENOMEM.
+inline void* Reallocate(void* ptr, size_t size) {
+  if (ptr == nullptr) return Allocate(size);
+  if (size == 0) {
+    Release(ptr);
+    return nullptr;
+  }
+  if (size > kMaxRequest) [[unlikely]] return FailedAllocation();
+  if (bootstrap::Owns(ptr)) [[unlikely]] return ReallocateBootstrapBlock(ptr, size);
+  engine::Engine* e = ReadyEngineOrNull();
+  if (e == nullptr) [[unlikely]] return FailedAllocation();
+  void* p = e->Reallocate(ptr, size);
+  if (p == nullptr) [[unlikely]] return FailedAllocation();
+  return p;
+}
+
+}  // namespace poolscope::interpose
+
+#endif  // POOLSCOPE_SRC_INTERPOSE_ALLOCATION_H_

@@ -1,0 +1,85 @@
+// Every replaceable C++ operator new and delete, one definition per form.
+//
+// This translation unit alone is built with exceptions: throwing new must run the new-handler
+// loop and throw std::bad_alloc, and nothrow new must turn a handler's bad_alloc into null.
+// The delete forms ignore their size and alignment hints: a program that passes a wrong one
+// (common with mismatched new/delete) must not corrupt the heap.
+#include <cstddef>
+#include <new>
+
+#include "interpose/allocation.h"
+
+namespace poolscope::interpose {
+namespace {
+
+inline void* AllocateForNew(size_t size, size_t alignment) {
+  return alignment <= kBaseAlignment ? Allocate(size) : AllocateAligned(alignment, size);
+}
+
+void* NewOrThrow(size_t size, size_t alignment) {
+  CountCall(Call::kNew);
+  for (;;) {
+    if (void* p = AllocateForNew(size, alignment)) [[likely]] return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void* NewOrNull(size_t size, size_t alignment) noexcept {
+  CountCall(Call::kNew);
+  for (;;) {
+    if (void* p = AllocateForNew(size, alignment)) [[likely]] return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) return nullptr;
+    try {
+      handler();
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+  }
+}
+
+inline void Delete(void* ptr) noexcept {
+  CountCall(Call::kDelete);
+  Release(ptr);
+}
+
+constexpr size_t kNoAlignment = 0;
+
+}  // namespace
+}  // namespace poolscope::interpose
+
+#define POOLSCOPE_CXX_EXPORT __attribute__((visibility("default")))
+
+using poolscope::interpose::Delete;
+using poolscope::interpose::kNoAlignment;
+using poolscope::interpose::NewOrNull;
+using poolscope::interpose::NewOrThrow;
+using std::align_val_t;
+using std::nothrow_t;
+using std::size_t;
+
+// clang-format off
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n) { return NewOrThrow(n, kNoAlignment); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n) { return NewOrThrow(n, kNoAlignment); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n, const nothrow_t&) noexcept { return NewOrNull(n, kNoAlignment); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, const nothrow_t&) noexcept { return NewOrNull(n, kNoAlignment); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n, align_val_t a) { return NewOrThrow(n, static_cast<size_t>(a)); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, align_val_t a) { return NewOrThrow(n, static_cast<size_t>(a)); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n, align_val_t a, const nothrow_t&) noexcept { return NewOrNull(n, static_cast<size_t>(a)); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, align_val_t a, const nothrow_t&) noexcept { return NewOrNull(n, static_cast<size_t>(a)); }
+
+POOLSCOPE_CXX_EXPORT void operator delete(void* p) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete[](void* p) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete(void* p, size_t) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete[](void* p, size_t) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete(void* p, align_val_t) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete[](void* p, align_val_t) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete(void* p, size_t, align_val_t) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete[](void* p, size_t, align_val_t) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete(void* p, const nothrow_t&) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete[](void* p, const nothrow_t&) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete(void* p, align_val_t, const nothrow_t&) noexcept { Delete(p); }
+POOLSCOPE_CXX_EXPORT void operator delete[](void* p, align_val_t, const nothrow_t&) noexcept { Delete(p); }
+// clang-format on

@@ -1,0 +1,93 @@
+#include "interpose/runtime.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "interpose/bootstrap.h"
+
+namespace poolscope::interpose {
+
+std::atomic<engine::Engine*> ready_engine{nullptr};
+bool count_calls = false;
+std::atomic<uint64_t> call_counts[kCallKinds];
+
+namespace {
+
+enum State : int { kUninitialized, kInitializing, kReady };
+std::atomic<int> state{kUninitialized};
+__thread bool initializing_here __attribute__((tls_model("initial-exec"))) = false;
+
+engine::Engine* StartEngine(common::EngineKind wanted) {
+  engine::Engine* e = engine::EngineFor(wanted);
+  if (e->Init()) return e;
+  if (wanted != common::EngineKind::kLibc) {
+    common::LogLine("engine %s cannot start here; using libc", common::NameOf(wanted));
+    e = engine::EngineFor(common::EngineKind::kLibc);
+    if (e->Init()) return e;
+  }
+  common::LogLine("cannot reach glibc's allocator; aborting");
+  abort();
+}
+
+void PrepareFork() {
+  if (engine::Engine* e = ready_engine.load(std::memory_order_acquire)) e->ForkPrepare();
+}
+void ParentAfterFork() {
+  if (engine::Engine* e = ready_engine.load(std::memory_order_acquire)) e->ForkParent();
+}
+void ChildAfterFork() {
+  if (engine::Engine* e = ready_engine.load(std::memory_order_acquire)) e->ForkChild();
+}
+
+void PrintCallCounts() {
+  auto n = [](Call c) {
+    return static_cast<unsigned long long>(
+        call_counts[static_cast<int>(c)].load(std::memory_order_relaxed));
+  };
+  common::LogLine(
+      "stats pid %d engine %s: malloc %llu calloc %llu realloc %llu aligned %llu free %llu "
+      "new %llu delete %llu bootstrap %llu failed %llu (bootstrap bytes %zu)",
+      static_cast<int>(getpid()), common::NameOf(ready_engine.load()->kind()), n(Call::kMalloc),
+      n(Call::kCalloc), n(Call::kRealloc), n(Call::kAligned), n(Call::kFree), n(Call::kNew),
+      n(Call::kDelete), n(Call::kBootstrap), n(Call::kFailed), bootstrap::BytesUsed());
+}
+
+// Runs when the library is loaded, after any earlier constructor may already have allocated
+// (and so initialised us lazily). pthread_atfork may allocate, so it is registered here rather
+// than inside the first malloc.
+__attribute__((constructor)) void OnLoad() {
+  // Another thread may be initialising; it finishes on its own, so do not wait for it here
+  // (the loader lock this constructor may run under could be what it needs).
+  ReadyEngineOrNull();
+  pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
+}
+
+// Runs at exit after the program's own atexit handlers and the destructors of libraries loaded
+// after us, so the counts cover the whole run.
+__attribute__((destructor)) void OnUnload() {
+  if (count_calls) PrintCallCounts();
+}
+
+}  // namespace
+
+engine::Engine* InitializeOrNull() {
+  if (initializing_here) return nullptr;
+  int expected = kUninitialized;
+  if (!state.compare_exchange_strong(expected, kInitializing, std::memory_order_acq_rel)) {
+    return ready_engine.load(std::memory_order_acquire);
+  }
+  initializing_here = true;
+  common::Config config =
+      common::ParseConfig([](const char* name) -> const char* { return getenv(name); }, environ);
+  count_calls = config.stats;
+  engine::Engine* e = StartEngine(config.engine);
+  ready_engine.store(e, std::memory_order_release);
+  state.store(kReady, std::memory_order_release);
+  initializing_here = false;
+  return e;
+}
+
+}  // namespace poolscope::interpose

@@ -1,0 +1,60 @@
+// poolscope: runs programs under the preload library and turns what it records into answers.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli_config.h"
+#include "exit_codes.h"
+#include "library_path.h"
+#include "run.h"
+
+namespace poolscope::cli {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: poolscope VERB [OPTIONS] [ARGS...]\n"
+    "\n"
+    "verbs:\n"
+    "  run [--engine NAME] [--stats] -- CMD [ARGS...]\n"
+    "        run CMD with libpoolscope.so preloaded; exits with CMD's status\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     show this help\n"
+    "  --version      show the CLI, library and trace-format versions\n"
+    "\n"
+    "Environment: POOLSCOPE_LIB overrides where the library is found; the library reads\n"
+    "POOLSCOPE_ENGINE and POOLSCOPE_STATS (docs/USAGE.md).\n";
+
+int PrintVersion() {
+  printf("poolscope %s\n", POOLSCOPE_VERSION);
+  auto lib = FindLibrary();
+  if (lib.ok()) {
+    auto version = LibraryVersion(*lib);
+    printf("library %s (%s)\n", version.ok() ? version->c_str() : "unknown version",
+           lib->c_str());
+  } else {
+    printf("library not found: %s\n", std::string(lib.status().message()).c_str());
+  }
+  printf("trace format %d.%d\n", POOLSCOPE_TRACE_FORMAT_MAJOR, POOLSCOPE_TRACE_FORMAT_MINOR);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace poolscope::cli
+
+int main(int argc, char** argv) {
+  using namespace poolscope::cli;
+  if (argc < 2) {
+    fputs(kUsage, stderr);
+    return kExitBadInput;
+  }
+  std::string verb = argv[1];
+  if (verb == "-h" || verb == "--help" || verb == "help") {
+    fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (verb == "--version" || verb == "version") return PrintVersion();
+  if (verb == "run") return RunVerb(argc - 2, argv + 2);
+  fprintf(stderr, "poolscope: unknown verb '%s'\n%s", verb.c_str(), kUsage);
+  return kExitBadInput;
+}
