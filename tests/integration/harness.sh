@@ -7,6 +7,9 @@ set -euo pipefail
 
 : "${POOLSCOPE_TEST_LIB:?run through meson test}"
 : "${POOLSCOPE_TEST_ENGINE:?run through meson test}"
+# Kept as shell variables but not passed on: the library reports unknown POOLSCOPE_ variables,
+# and the programs under test must see the same environment plain and preloaded.
+export -n POOLSCOPE_TEST_LIB POOLSCOPE_TEST_ENGINE POOLSCOPE_TEST_CLI POOLSCOPE_TEST_BIN
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/poolscope-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

@@ -1,0 +1,141 @@
+# The CLI's verbs and `poolscope run`'s contract: library discovery, environment, exit statuses
+# and signal forwarding (docs/USAGE.md). Usage: cli.sh CASE
+source "$(dirname "$0")/../harness.sh"
+: "${POOLSCOPE_TEST_CLI:?}"
+CLI=$POOLSCOPE_TEST_CLI
+
+# expect_status WANT CMD...: runs CMD, saving stdout/stderr in $WORK/out and $WORK/err.
+expect_status() {
+  local want=$1
+  shift
+  local rc=0
+  "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+  [[ $rc == "$want" ]] || {
+    cat "$WORK/out" "$WORK/err" >&2
+    fail "'$*' exited $rc, expected $want"
+  }
+}
+
+expect_in() {  # expect_in FILE TEXT
+  grep -qF -- "$2" "$1" || {
+    cat "$1" >&2
+    fail "expected '$2' in $(basename "$1")"
+  }
+}
+
+case_help() {
+  expect_status 0 "$CLI" --help
+  expect_in "$WORK/out" "usage: poolscope VERB"
+  expect_in "$WORK/out" "run [--engine NAME]"
+  expect_status 0 "$CLI" run --help
+  expect_in "$WORK/out" "usage: poolscope run"
+  expect_status 2 "$CLI"
+  expect_in "$WORK/err" "usage: poolscope VERB"
+  expect_status 2 "$CLI" frobnicate
+  expect_in "$WORK/err" "unknown verb 'frobnicate'"
+}
+
+case_version() {
+  expect_status 0 "$CLI" --version
+  [[ $(wc -l <"$WORK/out") == 3 ]] || fail "--version prints 3 lines"
+  expect_in "$WORK/out" "poolscope 0.1.0"
+  expect_in "$WORK/out" "library 0.1.0 ($POOLSCOPE_TEST_LIB)"
+  grep -qE '^trace format [0-9]+\.[0-9]+$' "$WORK/out" || fail "no trace-format version"
+}
+
+case_exit_codes() {
+  expect_status 0 "$CLI" run -- true
+  expect_status 7 "$CLI" run -- sh -c 'exit 7'
+  expect_status 7 "$CLI" run sh -c 'exit 7'  # "--" is optional before the command
+  expect_status $((128 + 11)) "$CLI" run -- sh -c 'kill -SEGV $$'
+  expect_status $((128 + 9)) "$CLI" run -- sh -c 'kill -KILL $$'
+  expect_status 127 "$CLI" run -- no-such-command-anywhere
+  expect_in "$WORK/err" "no-such-command-anywhere: command not found"
+  expect_status 127 "$CLI" run -- ./no/such/file
+  printf 'not a program' >"$WORK/noexec" && chmod -x "$WORK/noexec"
+  expect_status 126 "$CLI" run -- "$WORK/noexec"
+  expect_in "$WORK/err" "cannot execute $WORK/noexec: Permission denied"
+  printf '\x7fELF garbage' >"$WORK/badelf" && chmod +x "$WORK/badelf"
+  expect_status 126 "$CLI" run -- "$WORK/badelf"
+  expect_in "$WORK/err" "Exec format error"
+  expect_status 126 "$CLI" run -- "$WORK"
+  expect_status 125 "$CLI" run --bogus -- true
+  expect_in "$WORK/err" "unknown option --bogus"
+  expect_status 125 "$CLI" run --engine nope -- true
+  expect_in "$WORK/err" "unknown engine 'nope'"
+  expect_status 125 "$CLI" run --engine
+  expect_status 125 "$CLI" run --
+  expect_in "$WORK/err" "no command given"
+  POOLSCOPE_LIB=/nonexistent/libpoolscope.so expect_status 125 "$CLI" run -- true
+  expect_in "$WORK/err" "POOLSCOPE_LIB=/nonexistent/libpoolscope.so does not exist"
+}
+
+case_environment() {
+  # The library goes first, always as an absolute path, ahead of what LD_PRELOAD held.
+  local other=/lib/x86_64-linux-gnu/libm.so.6
+  LD_PRELOAD=$other expect_status 0 "$CLI" run -- printenv LD_PRELOAD
+  [[ $(cat "$WORK/out") == "$POOLSCOPE_TEST_LIB:$other" ]] || fail "LD_PRELOAD was $(cat "$WORK/out")"
+  (cd "$(dirname "$POOLSCOPE_TEST_LIB")" &&
+    POOLSCOPE_LIB=./$(basename "$POOLSCOPE_TEST_LIB") expect_status 0 "$CLI" run -- printenv LD_PRELOAD)
+  [[ $(cat "$WORK/out") == "$POOLSCOPE_TEST_LIB" ]] || fail "relative POOLSCOPE_LIB not made absolute"
+  POOLSCOPE_ENGINE=bogus expect_status 0 "$CLI" run --engine libc -- printenv POOLSCOPE_ENGINE
+  [[ $(cat "$WORK/out") == libc ]] || fail "--engine did not reach the program"
+  expect_status 0 "$CLI" run --stats -- printenv POOLSCOPE_STATS
+  [[ $(cat "$WORK/out") == 1 ]] || fail "--stats did not reach the program"
+  # The program really runs on the library: its counts appear at exit.
+  expect_status 0 "$CLI" run --stats -- "$PYTHON" -c 'print(sum(range(10)))'
+  expect_in "$WORK/out" "45"
+  grep -qE '^poolscope: stats pid [0-9]+ engine libc: malloc [1-9]' "$WORK/err" ||
+    fail "no stats line from the preloaded program"
+}
+
+# Waits until the program under poolscope has started (it creates $1), then signals poolscope.
+signal_and_expect() {
+  local sig=$1 want=$2
+  shift 2
+  rm -f "$WORK/started"
+  "$CLI" run -- "$@" >"$WORK/out" 2>"$WORK/err" &
+  local pid=$!
+  for _ in $(seq 100); do [[ -e $WORK/started ]] && break; sleep 0.05; done
+  [[ -e $WORK/started ]] || fail "program did not start"
+  kill -"$sig" "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [[ $rc == "$want" ]] || { cat "$WORK/err" >&2; fail "SIG$sig: poolscope exited $rc, expected $want"; }
+}
+
+case_signals() {
+  # SIGTERM sent to poolscope alone reaches the program, which dies of it: 128+15.
+  signal_and_expect TERM 143 sh -c "touch '$WORK/started'; exec sleep 30"
+  # A program that handles SIGINT decides its own status.
+  signal_and_expect INT 42 "$PYTHON" -c "
+import signal, sys, time, pathlib
+signal.signal(signal.SIGINT, lambda *a: sys.exit(42))
+pathlib.Path('$WORK/started').touch()
+time.sleep(30)
+sys.exit(1)"
+}
+
+case_ignored_preload() {
+  printf 'int main(void) { return 3; }\n' >"$WORK/s.c"
+  if ! cc -static -o "$WORK/static_prog" "$WORK/s.c" 2>"$WORK/cc.err"; then
+    skip "cannot link a static program here: $(head -1 "$WORK/cc.err")"
+  fi
+  expect_status 3 "$CLI" run -- "$WORK/static_prog"
+  expect_in "$WORK/err" "is statically linked and ignores LD_PRELOAD"
+  # A dynamic program gets no such line.
+  expect_status 0 "$CLI" run -- true
+  [[ ! -s $WORK/err ]] || fail "unexpected warning for a dynamic program: $(cat "$WORK/err")"
+  if [[ $(id -u) == 0 ]] && id nobody >/dev/null 2>&1; then
+    cp /usr/bin/true "$WORK/setuid_prog"
+    chown nobody "$WORK/setuid_prog" && chmod 4755 "$WORK/setuid_prog"
+    chmod 755 "$WORK"
+    expect_status 0 "$CLI" run -- "$WORK/setuid_prog"
+    expect_in "$WORK/err" "is set-user/group-ID and ignores LD_PRELOAD"
+  else
+    echo "note: setuid case not run (needs root and a 'nobody' user)"
+  fi
+}
+
+"case_${1:?case name}"
+echo "ok: cli $1"
