@@ -38,6 +38,27 @@ constexpr Choice<bool> kBooleans[] = {
     {"no", false}, {"yes", true},  {"false", false}, {"true", true},
 };
 
+constexpr Choice<HugePages> kHugePageModes[] = {
+    {"thp", HugePages::kThp},
+    {"hugetlb", HugePages::kHugetlb},
+    {"off", HugePages::kOff},
+};
+
+// A decimal integer in [0, max]; anything else keeps `fallback` and says so.
+uint32_t ParseBounded(EnvLookup lookup, const char* name, uint32_t max, uint32_t fallback) {
+  const char* value = lookup(name);
+  if (value == nullptr) return fallback;
+  uint64_t n = 0;
+  const char* c = value;
+  for (; *c >= '0' && *c <= '9' && n <= max; ++c) n = n * 10 + static_cast<uint64_t>(*c - '0');
+  if (c == value || *c != '\0' || n > max) {
+    LogLine("%s='%s' is not valid (accepted: an integer from 0 to %u); using %u", name, value,
+            max, fallback);
+    return fallback;
+  }
+  return static_cast<uint32_t>(n);
+}
+
 bool IsKnown(const char* assignment) {
   for (const char* known : kKnownVariables) {
     size_t n = strlen(known);
@@ -70,6 +91,9 @@ Config ParseConfig(EnvLookup lookup, char* const* environment) {
   config.engine =
       ParseChoice(lookup, "POOLSCOPE_ENGINE", engines, kDefaultEngine, NameOf(kDefaultEngine));
   config.stats = ParseChoice(lookup, "POOLSCOPE_STATS", kBooleans, false, "0");
+  config.huge_pages =
+      ParseChoice(lookup, "POOLSCOPE_HUGEPAGES", kHugePageModes, HugePages::kThp, "thp");
+  config.decay_ms = ParseBounded(lookup, "POOLSCOPE_DECAY_MS", kMaxDecayMs, kDefaultDecayMs);
   ReportUnknownVariables(environment);
   return config;
 }

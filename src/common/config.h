@@ -8,20 +8,37 @@
 #ifndef POOLSCOPE_SRC_COMMON_CONFIG_H_
 #define POOLSCOPE_SRC_COMMON_CONFIG_H_
 
+#include <cstdint>
+
 #include "common/engine_kind.h"
 
 namespace poolscope::common {
+
+// How the pool engine backs its memory (POOLSCOPE_HUGEPAGES).
+enum class HugePages : uint8_t {
+  kThp,      // transparent huge pages, requested with madvise(MADV_HUGEPAGE)
+  kHugetlb,  // reserved huge pages (MAP_HUGETLB), falling back to kThp when none are reserved
+  kOff,      // 4 KiB pages only
+};
+
+inline constexpr uint32_t kDefaultDecayMs = 1000;
+inline constexpr uint32_t kMaxDecayMs = 3600 * 1000;
 
 struct Config {
   EngineKind engine = kDefaultEngine;
   // Count every interposed call and print the counts at exit (POOLSCOPE_STATS).
   bool stats = false;
+  HugePages huge_pages = HugePages::kThp;
+  // How long freed memory is kept before it goes back to the OS (POOLSCOPE_DECAY_MS).
+  uint32_t decay_ms = kDefaultDecayMs;
 };
 
 // Every variable name the library or the CLI reads.
 inline constexpr const char* kKnownVariables[] = {
     "POOLSCOPE_ENGINE",
     "POOLSCOPE_STATS",
+    "POOLSCOPE_HUGEPAGES",
+    "POOLSCOPE_DECAY_MS",
     "POOLSCOPE_LIB",  // read by the CLI only: where libpoolscope.so is
 };
 

@@ -9,6 +9,7 @@
 namespace poolscope::common {
 
 enum class EngineKind : uint8_t {
+  kPool,  // per-thread size-class pools in huge-page segments
   kLibc,  // glibc's allocator, unchanged: profile a program exactly as it normally runs
 };
 
@@ -18,10 +19,11 @@ struct EngineName {
 };
 
 inline constexpr EngineName kEngineNames[] = {
+    {EngineKind::kPool, "pool"},
     {EngineKind::kLibc, "libc"},
 };
 
-inline constexpr EngineKind kDefaultEngine = EngineKind::kLibc;
+inline constexpr EngineKind kDefaultEngine = EngineKind::kPool;
 
 constexpr const char* NameOf(EngineKind kind) {
   for (const EngineName& e : kEngineNames) {

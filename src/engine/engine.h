@@ -16,6 +16,7 @@
 
 #include <cstddef>
 
+#include "common/config.h"
 #include "common/engine_kind.h"
 
 namespace poolscope::engine {
@@ -24,7 +25,7 @@ class Engine {
  public:
   // Returns false (after logging why) when the engine cannot run in this process; the caller
   // then falls back to another engine. Runs inside the first allocation: must not allocate.
-  virtual bool Init() = 0;
+  virtual bool Init(const common::Config& config) = 0;
 
   virtual void* Allocate(size_t size) = 0;
   virtual void* AllocateZeroed(size_t size) = 0;

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 #include "engine/libc/libc_engine.h"
+#include "engine/pool/pool_engine.h"
 
 namespace poolscope::engine {
 
@@ -7,6 +8,8 @@ Engine* EngineFor(common::EngineKind kind) {
   switch (kind) {
     case common::EngineKind::kLibc:
       return &libc::LibcEngine::Instance();
+    case common::EngineKind::kPool:
+      return &pool::PoolEngine::Instance();
   }
   return &libc::LibcEngine::Instance();
 }

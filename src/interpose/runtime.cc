@@ -20,13 +20,13 @@ enum State : int { kUninitialized, kInitializing, kReady };
 std::atomic<int> state{kUninitialized};
 __thread bool initializing_here __attribute__((tls_model("initial-exec"))) = false;
 
-engine::Engine* StartEngine(common::EngineKind wanted) {
-  engine::Engine* e = engine::EngineFor(wanted);
-  if (e->Init()) return e;
-  if (wanted != common::EngineKind::kLibc) {
-    common::LogLine("engine %s cannot start here; using libc", common::NameOf(wanted));
+engine::Engine* StartEngine(const common::Config& config) {
+  engine::Engine* e = engine::EngineFor(config.engine);
+  if (e->Init(config)) return e;
+  if (config.engine != common::EngineKind::kLibc) {
+    common::LogLine("engine %s cannot start here; using libc", common::NameOf(config.engine));
     e = engine::EngineFor(common::EngineKind::kLibc);
-    if (e->Init()) return e;
+    if (e->Init(config)) return e;
   }
   common::LogLine("cannot reach glibc's allocator; aborting");
   abort();
@@ -83,7 +83,7 @@ engine::Engine* InitializeOrNull() {
   common::Config config =
       common::ParseConfig([](const char* name) -> const char* { return getenv(name); }, environ);
   count_calls = config.stats;
-  engine::Engine* e = StartEngine(config.engine);
+  engine::Engine* e = StartEngine(config);
   ready_engine.store(e, std::memory_order_release);
   state.store(kReady, std::memory_order_release);
   initializing_here = false;

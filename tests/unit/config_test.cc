@@ -75,7 +75,7 @@ TEST(Config, UnknownEngineFallsBackWithOneLineNamingAcceptedValues) {
   Config config = Parse({{"POOLSCOPE_ENGINE", "tcmalloc"}}, &diagnostics);
   EXPECT_EQ(config.engine, kDefaultEngine);
   EXPECT_EQ(diagnostics,
-            std::string("poolscope: POOLSCOPE_ENGINE='tcmalloc' is not valid (accepted: libc); "
+            std::string("poolscope: POOLSCOPE_ENGINE='tcmalloc' is not valid (accepted: pool|libc); "
                         "using ") +
                 NameOf(kDefaultEngine) + "\n");
 }

@@ -34,7 +34,7 @@ LibcEngine& LibcEngine::Instance() {
   return engine;
 }
 
-bool LibcEngine::Init() {
+bool LibcEngine::Init(const common::Config&) {
   // dlsym may itself call malloc/calloc; the caller serves those from the bootstrap arena.
   bool ok = true;
   ok &= Bind(malloc_, {"malloc", "GLIBC_2.2.5"});

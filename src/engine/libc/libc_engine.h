@@ -15,7 +15,7 @@ class LibcEngine final : public Engine {
  public:
   static LibcEngine& Instance();
 
-  bool Init() override;
+  bool Init(const common::Config& config) override;
   void* Allocate(size_t size) override { return malloc_(size); }
   void* AllocateZeroed(size_t size) override { return calloc_(1, size); }
   void* AllocateAligned(size_t alignment, size_t size) override {

@@ -85,7 +85,7 @@ case_environment() {
   # The program really runs on the library: its counts appear at exit.
   expect_status 0 "$CLI" run --stats -- "$PYTHON" -c 'print(sum(range(10)))'
   expect_in "$WORK/out" "45"
-  grep -qE '^poolscope: stats pid [0-9]+ engine libc: malloc [1-9]' "$WORK/err" ||
+  grep -qE '^poolscope: stats pid [0-9]+ engine pool: malloc [1-9]' "$WORK/err" ||
     fail "no stats line from the preloaded program"
 }
 

@@ -1,0 +1,275 @@
+#include "engine/pool/arena.h"
+
+#include "common/log.h"
+#include "engine/pool/heap.h"
+#include "engine/pool/os.h"
+
+namespace poolscope::engine::pool {
+
+constinit Arena arena;
+
+namespace {
+
+constexpr size_t kMinRangeBytes = size_t{64} << 20;
+constexpr size_t kHeapSlabBytes = size_t{1} << 20;
+
+constexpr uint32_t AllPagesFree(PageKind kind) {
+  return PagesPerSegment(kind) == 32 ? ~uint32_t{0} : (uint32_t{1} << PagesPerSegment(kind)) - 1;
+}
+
+}  // namespace
+
+void Arena::SegmentList::PushFront(SegmentMeta* s) {
+  s->prev = nullptr;
+  s->next = first;
+  if (first != nullptr) {
+    first->prev = s;
+  } else {
+    last = s;
+  }
+  first = s;
+}
+
+void Arena::SegmentList::Remove(SegmentMeta* s) {
+  if (s->prev != nullptr) {
+    s->prev->next = s->next;
+  } else {
+    first = s->next;
+  }
+  if (s->next != nullptr) {
+    s->next->prev = s->prev;
+  } else {
+    last = s->prev;
+  }
+  s->next = s->prev = nullptr;
+}
+
+bool Arena::Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms) {
+  mode_ = mode;
+  decay_ms_ = decay_ms;
+  for (size_t bytes = max_bytes; bytes >= kMinRangeBytes; bytes /= 2) {
+    size_t count = bytes >> kSegmentShift;
+    size_t meta_bytes = os::RoundUp(count * sizeof(SegmentMeta), os::kPageSize);
+    void* range = os::ReserveAligned(bytes, kSegmentSize);
+    if (range == nullptr) continue;
+    // The metadata is reserved too, and committed whole: untouched entries cost nothing.
+    void* meta = os::Reserve(meta_bytes);
+    if (meta == nullptr || !os::Commit(meta, meta_bytes, common::HugePages::kOff)) {
+      os::Release(range, bytes);
+      if (meta != nullptr) os::Release(meta, meta_bytes);
+      continue;
+    }
+    if (bytes != max_bytes) {
+      common::LogLine("pool engine: reserved %zu MiB of address space (%zu MiB refused)",
+                      bytes >> 20, max_bytes >> 20);
+    }
+    base_ = reinterpret_cast<uintptr_t>(range);
+    size_ = bytes;
+    segments_ = static_cast<SegmentMeta*>(meta);
+    segment_count_ = count;
+    os::AdviseHugePages(range, bytes, mode_);
+    return true;
+  }
+  common::LogLine("pool engine: cannot reserve even %zu MiB of address space", kMinRangeBytes >> 20);
+  return false;
+}
+
+bool Arena::CommitSegment(SegmentMeta* segment) {
+  char* address = AddressOf(segment);
+  if (os::Commit(address, kSegmentSize, mode_)) return true;
+  if (mode_ == common::HugePages::kHugetlb) {
+    common::LogLine("pool engine: no reserved huge pages (MAP_HUGETLB failed); using "
+                    "transparent huge pages");
+    mode_ = common::HugePages::kThp;
+    os::AdviseHugePages(reinterpret_cast<void*>(base_), size_, mode_);
+    return os::Commit(address, kSegmentSize, mode_);
+  }
+  return false;
+}
+
+SegmentMeta* Arena::TakeSegment(PageKind kind) {
+  SegmentMeta* segment = nullptr;
+  if (empty_.first != nullptr) {
+    segment = empty_.first;  // the most recently emptied: its memory is still hot
+    empty_.Remove(segment);
+    empty_bytes_ -= kSegmentSize;
+  } else if (purged_.first != nullptr) {
+    segment = purged_.first;
+    purged_.Remove(segment);
+  } else if (next_fresh_ < segment_count_) {
+    segment = &segments_[next_fresh_];
+    if (!CommitSegment(segment)) return nullptr;
+    ++next_fresh_;
+  } else {
+    return nullptr;
+  }
+  segment->kind = kind;
+  segment->index_shift = static_cast<uint8_t>(PageShift(kind) - kSliceShift);
+  segment->state = SegmentState::kActive;
+  segment->free_pages = AllPagesFree(kind);
+  segment->used_pages = 0;
+  partial_[static_cast<int>(kind)].PushFront(segment);
+  return segment;
+}
+
+Page* Arena::AllocatePage(int size_class, Heap* owner) {
+  PageKind kind = PageKindOf(size_class);
+  SegmentMeta* segment;
+  {
+    common::SpinLockGuard guard(lock_);
+    PurgeExpired(os::NowMs());
+    segment = partial_[static_cast<int>(kind)].first;
+    if (segment == nullptr) segment = TakeSegment(kind);
+    if (segment == nullptr) return nullptr;
+    int index = __builtin_ctz(segment->free_pages);
+    segment->free_pages &= ~(uint32_t{1} << index);
+    segment->used_pages++;
+    if (segment->free_pages == 0) partial_[static_cast<int>(kind)].Remove(segment);
+    Page* page = &segment->pages[index];
+    size_t block_size = ClassSize(size_class);
+    size_t page_bytes = size_t{1} << PageShift(kind);
+    page->free = nullptr;
+    page->local_free = nullptr;
+    page->used = 0;
+    page->capacity = 0;
+    page->reserved = static_cast<uint32_t>(page_bytes / block_size);
+    page->block_size = static_cast<uint32_t>(block_size);
+    page->reciprocal = ((uint64_t{1} << 40) + block_size - 1) / block_size;
+    page->start = reinterpret_cast<uintptr_t>(AddressOf(segment)) + index * page_bytes;
+    page->size_class = static_cast<uint8_t>(size_class);
+    page->in_full_list = false;
+    page->in_full.store(false, std::memory_order_relaxed);
+    page->thread_free.store(nullptr, std::memory_order_relaxed);
+    page->heap.store(owner, std::memory_order_release);
+    page->next = page->prev = nullptr;
+    return page;
+  }
+}
+
+void Arena::FreePage(Page* page) {
+  common::SpinLockGuard guard(lock_);
+  uintptr_t offset = page->start - base_;
+  SegmentMeta* segment = &segments_[offset >> kSegmentShift];
+  int index = static_cast<int>((offset & (kSegmentSize - 1)) >> PageShift(segment->kind));
+  // Later frees of pointers into this page find block_size 0 and are reported, not corrupting.
+  page->block_size = 0;
+  page->reciprocal = 0;
+  page->start = 0;
+  page->heap.store(nullptr, std::memory_order_relaxed);
+  SegmentList& partial = partial_[static_cast<int>(segment->kind)];
+  if (segment->free_pages == 0) partial.PushFront(segment);
+  segment->free_pages |= uint32_t{1} << index;
+  if (--segment->used_pages == 0) {
+    partial.Remove(segment);
+    segment->state = SegmentState::kEmpty;
+    segment->empty_since_ms = os::NowMs();
+    empty_.PushFront(segment);
+    empty_bytes_ += kSegmentSize;
+  }
+  PurgeExpired(os::NowMs());
+}
+
+void Arena::Purge(SegmentMeta* segment) {
+  empty_.Remove(segment);
+  empty_bytes_ -= kSegmentSize;
+  os::Purge(AddressOf(segment), kSegmentSize);
+  segment->state = SegmentState::kPurged;
+  purged_.PushFront(segment);
+}
+
+void Arena::PurgeExpired(uint64_t now_ms) {
+  // The list is newest first, so the oldest empty segment is last.
+  while (SegmentMeta* oldest = empty_.last) {
+    if (empty_bytes_ <= kMaxEmptyBytes && now_ms - oldest->empty_since_ms < decay_ms_) break;
+    Purge(oldest);
+  }
+}
+
+size_t Arena::PurgeAll() {
+  common::SpinLockGuard guard(lock_);
+  size_t released = empty_bytes_;
+  while (SegmentMeta* segment = empty_.last) Purge(segment);
+  return released;
+}
+
+void Arena::Abandon(Page* page) {
+  common::SpinLockGuard guard(lock_);
+  abandoned_[page->size_class].PushFront(page);
+}
+
+Page* Arena::TakeAbandoned(int size_class) {
+  if (abandoned_[size_class].empty()) return nullptr;  // racy peek: a miss only costs a page
+  common::SpinLockGuard guard(lock_);
+  Page* page = abandoned_[size_class].first;
+  if (page != nullptr) abandoned_[size_class].Remove(page);
+  return page;
+}
+
+Heap* Arena::NewHeap() {
+  common::SpinLockGuard guard(lock_);
+  Heap* heap = free_heaps_;
+  if (heap != nullptr) {
+    free_heaps_ = heap->next_;
+  } else {
+    if (heap_slab_left_ < sizeof(Heap)) {
+      void* slab = os::Reserve(kHeapSlabBytes);
+      if (slab == nullptr || !os::Commit(slab, kHeapSlabBytes, common::HugePages::kOff)) {
+        return nullptr;
+      }
+      heap_slab_ = static_cast<char*>(slab);
+      heap_slab_left_ = kHeapSlabBytes;
+    }
+    heap = reinterpret_cast<Heap*>(heap_slab_);
+    size_t step = os::RoundUp(sizeof(Heap), alignof(Heap));
+    heap_slab_ += step;
+    heap_slab_left_ -= step;
+  }
+  return heap;
+}
+
+void Arena::AddLiveHeap(Heap* heap) {
+  common::SpinLockGuard guard(lock_);
+  heap->next_ = live_heaps_;
+  heap->prev_ = nullptr;
+  if (live_heaps_ != nullptr) live_heaps_->prev_ = heap;
+  live_heaps_ = heap;
+}
+
+void Arena::RetireHeap(Heap* heap) {
+  common::SpinLockGuard guard(lock_);
+  if (heap->prev_ != nullptr) {
+    heap->prev_->next_ = heap->next_;
+  } else {
+    live_heaps_ = heap->next_;
+  }
+  if (heap->next_ != nullptr) heap->next_->prev_ = heap->prev_;
+  heap->next_ = free_heaps_;
+  heap->prev_ = nullptr;
+  free_heaps_ = heap;
+}
+
+ArenaStats Arena::Stats() {
+  common::SpinLockGuard guard(lock_);
+  ArenaStats stats{};
+  stats.reserved_bytes = size_;
+  stats.committed_bytes = next_fresh_ * kSegmentSize;
+  for (size_t i = 0; i < next_fresh_; ++i) {
+    SegmentMeta& segment = segments_[i];
+    if (segment.state == SegmentState::kEmpty) {
+      stats.empty_segments++;
+    } else if (segment.state == SegmentState::kPurged) {
+      stats.purged_segments++;
+    } else if (segment.state == SegmentState::kActive) {
+      stats.active_segments++;
+      for (int p = 0; p < PagesPerSegment(segment.kind); ++p) {
+        const Page& page = segment.pages[p];
+        if (page.block_size == 0) continue;
+        stats.pages_in_use++;
+        stats.bytes_in_use += size_t{page.used} * page.block_size;
+      }
+    }
+  }
+  return stats;
+}
+
+}  // namespace poolscope::engine::pool

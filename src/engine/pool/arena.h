@@ -1,0 +1,125 @@
+// The arena: one reserved virtual range holding every pooled block, cut into 2 MiB segments.
+//
+// Because all pooled memory lies in one range, "is this pointer ours" is a subtraction and a
+// compare, and a pointer finds its segment's metadata by shifting. Segments are committed on
+// first use and dedicated to one page kind while they hold pages. A segment whose pages are
+// all free is kept (still backed, hot) for a while, then purged whole — never partially, which
+// would split its huge page — after `decay_ms`, or at once when more than
+// kMaxEmptyBytes of empty segments are kept. New pages prefer segments already in use, then
+// kept empty ones, then purged ones, and fresh segments last, so huge pages stay intact.
+//
+// The arena also keeps the pages of threads that exited (abandoned, adopted by others) and the
+// heap descriptors. Everything here runs under one lock, taken once per page (64 KiB or more of
+// allocation), never per block.
+#ifndef POOLSCOPE_SRC_ENGINE_POOL_ARENA_H_
+#define POOLSCOPE_SRC_ENGINE_POOL_ARENA_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/config.h"
+#include "common/spinlock.h"
+#include "engine/pool/page.h"
+
+namespace poolscope::engine::pool {
+
+inline constexpr size_t kMaxEmptyBytes = size_t{32} << 20;
+
+struct ArenaStats {
+  size_t reserved_bytes;
+  size_t committed_bytes;  // segments ever committed, minus none: purged ones stay mapped
+  size_t active_segments;
+  size_t empty_segments;   // kept backed
+  size_t purged_segments;
+  size_t pages_in_use;
+  size_t bytes_in_use;     // blocks handed out (approximate while other threads run)
+};
+
+class Arena {
+ public:
+  // Reserves the range: up to `max_bytes`, halving on refusal (ulimit -v) down to 64 MiB.
+  bool Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms);
+
+  bool Contains(const void* p) const {
+    return reinterpret_cast<uintptr_t>(p) - base_ < size_;
+  }
+  // The page holding `p`, which Contains(). The page may be unused (block_size 0).
+  Page* PageOf(const void* p) const {
+    uintptr_t offset = reinterpret_cast<uintptr_t>(p) - base_;
+    SegmentMeta* segment = &segments_[offset >> kSegmentShift];
+    return &segment->pages[(offset >> kSliceShift & (kSlicesPerSegment - 1)) >>
+                           segment->index_shift];
+  }
+
+  // A fresh page of `size_class` owned by `owner`, or nullptr when the range is exhausted.
+  Page* AllocatePage(int size_class, Heap* owner);
+  // Returns a page with no live blocks.
+  void FreePage(Page* page);
+
+  // Threads that exit leave their non-empty pages here for others to adopt.
+  void Abandon(Page* page);
+  Page* TakeAbandoned(int size_class);
+
+  // Heap descriptors are never unmapped: a remote free may still read one after its thread
+  // exited, and memory is recycled only as another heap.
+  Heap* NewHeap();  // storage only; construct it, then AddLiveHeap
+  void AddLiveHeap(Heap* heap);
+  void RetireHeap(Heap* heap);
+  // Calls fn on every live heap; fn may retire it. Only while the process has one thread (in
+  // a fork child): it takes no lock, since fn may need it.
+  template <typename Fn>
+  void ForEachLiveHeap(Fn fn);
+
+  // Purges every empty segment now (malloc_trim). Returns the bytes released.
+  size_t PurgeAll();
+  ArenaStats Stats();
+
+  void LockForFork() { fork_taken_ = lock_.LockForFork(); }
+  void UnlockInParent() { lock_.AfterForkInParent(fork_taken_); }
+  void ResetInChild() { lock_.ResetInChild(); }
+
+  common::HugePages huge_pages() const { return mode_; }
+  uintptr_t base() const { return base_; }
+  size_t size() const { return size_; }
+
+ private:
+  struct SegmentList {
+    SegmentMeta* first = nullptr;
+    SegmentMeta* last = nullptr;
+    void PushFront(SegmentMeta* s);
+    void Remove(SegmentMeta* s);
+  };
+
+  SegmentMeta* TakeSegment(PageKind kind);  // lock held
+  bool CommitSegment(SegmentMeta* segment);  // lock held
+  void PurgeExpired(uint64_t now_ms);        // lock held
+  void Purge(SegmentMeta* segment);          // lock held
+  char* AddressOf(const SegmentMeta* segment) const {
+    return reinterpret_cast<char*>(base_) + (segment - segments_) * kSegmentSize;
+  }
+
+  common::SpinLock lock_;
+  bool fork_taken_ = false;
+  uintptr_t base_ = 0;
+  size_t size_ = 0;
+  SegmentMeta* segments_ = nullptr;
+  size_t segment_count_ = 0;
+  size_t next_fresh_ = 0;  // segments below this index have been committed once
+  common::HugePages mode_ = common::HugePages::kThp;
+  uint32_t decay_ms_ = 0;
+  SegmentList partial_[kPageKinds];  // active segments with at least one free page
+  SegmentList empty_;                // newest first
+  SegmentList purged_;
+  size_t empty_bytes_ = 0;
+  PageList abandoned_[kClassCount];
+  Heap* free_heaps_ = nullptr;
+  Heap* live_heaps_ = nullptr;
+  char* heap_slab_ = nullptr;  // carved into heaps
+  size_t heap_slab_left_ = 0;
+};
+
+extern Arena arena;
+
+}  // namespace poolscope::engine::pool
+
+#endif  // POOLSCOPE_SRC_ENGINE_POOL_ARENA_H_

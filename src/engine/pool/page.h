@@ -1,0 +1,112 @@
+// Pages, the unit the pool engine hands to threads, and the segment metadata that holds them.
+//
+// A page is a run of blocks of one size class inside a 2 MiB segment. It has one owning heap
+// (thread) at a time. Its free blocks are sharded three ways, so the common paths need no
+// atomic operation:
+//   free        the list the owner allocates from;
+//   local_free  where the owner's frees go (swapped into `free` when that runs dry);
+//   thread_free an atomic stack for frees from other threads, collected by the owner.
+// Page descriptors live outside the segments they describe (in one metadata array indexed by
+// segment number), so a heap overflow in user data cannot corrupt them.
+#ifndef POOLSCOPE_SRC_ENGINE_POOL_PAGE_H_
+#define POOLSCOPE_SRC_ENGINE_POOL_PAGE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/pool/size_class.h"
+
+namespace poolscope::engine::pool {
+
+class Heap;
+
+inline constexpr int kSegmentShift = 21;
+inline constexpr size_t kSegmentSize = size_t{1} << kSegmentShift;
+inline constexpr int kSliceShift = 16;  // the smallest page: 64 KiB
+inline constexpr int kSlicesPerSegment = 1 << (kSegmentShift - kSliceShift);
+
+constexpr int PageShift(PageKind kind) {
+  return kind == PageKind::kSmall ? 16 : kind == PageKind::kMedium ? 19 : 21;
+}
+constexpr int PagesPerSegment(PageKind kind) { return 1 << (kSegmentShift - PageShift(kind)); }
+
+// A free block. The second word holds a marker while the block is free, so a second free of
+// it is recognised without searching any list; allocation clears it.
+struct Block {
+  Block* next;
+  uintptr_t free_marker;
+};
+static_assert(sizeof(Block) <= kMinBlockSize);
+
+struct alignas(64) Page {
+  // Written by the owner only.
+  Block* free;
+  Block* local_free;
+  uint32_t used;      // handed out and not yet returned (pending thread_free blocks count)
+  uint32_t capacity;  // blocks carved so far; the rest of the page is untouched
+  uint32_t reserved;  // blocks that fit in the page
+  uint32_t block_size;  // 0 while the page is not in use
+  uint64_t reciprocal;  // ceil(2^40 / block_size): block index = (offset * reciprocal) >> 40
+  uintptr_t start;      // first block; 0 while the page is not in use
+  uint8_t size_class;
+  bool in_full_list;    // the owner's view of `in_full`
+  // Shared with other threads.
+  std::atomic<bool> in_full;  // full: remote frees must tell the owner (Heap::full_dirty_)
+  std::atomic<Block*> thread_free;
+  std::atomic<Heap*> heap;    // the owner; null while abandoned or not in use
+  // Links in the owner's page lists, or in the abandoned list.
+  Page* next;
+  Page* prev;
+};
+
+// A doubly linked list of pages, owned by whoever holds it (a heap, or the backend's lock).
+struct PageList {
+  Page* first = nullptr;
+  Page* last = nullptr;
+
+  bool empty() const { return first == nullptr; }
+  void PushFront(Page* page) {
+    page->prev = nullptr;
+    page->next = first;
+    if (first != nullptr) {
+      first->prev = page;
+    } else {
+      last = page;
+    }
+    first = page;
+  }
+  void Remove(Page* page) {
+    if (page->prev != nullptr) {
+      page->prev->next = page->next;
+    } else {
+      first = page->next;
+    }
+    if (page->next != nullptr) {
+      page->next->prev = page->prev;
+    } else {
+      last = page->prev;
+    }
+    page->next = page->prev = nullptr;
+  }
+};
+
+enum class SegmentState : uint8_t { kUnused, kActive, kEmpty, kPurged };
+
+struct SegmentMeta {
+  Page pages[kSlicesPerSegment];
+  // Page index = (offset in segment >> kSliceShift) >> index_shift. Zero (the state of
+  // never-used metadata) keeps every index in bounds; unused pages have block_size 0.
+  uint8_t index_shift;
+  PageKind kind;
+  SegmentState state;
+  uint32_t free_pages;  // bit i: page i is free
+  uint32_t used_pages;
+  uint64_t empty_since_ms;
+  SegmentMeta* next;
+  SegmentMeta* prev;
+};
+
+}  // namespace poolscope::engine::pool
+
+#endif  // POOLSCOPE_SRC_ENGINE_POOL_PAGE_H_

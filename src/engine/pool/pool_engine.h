@@ -1,0 +1,48 @@
+// The pool engine: per-thread size-class pools in huge-page segments (heap.h, arena.h) for
+// blocks up to 256 KiB, mappings of their own for larger ones (large.h), and glibc for
+// pointers it never handed out (foreign.h).
+//
+// Aligned requests never produce interior pointers: an alignment up to 64 KiB is served from a
+// size class that is a multiple of it (pages start on 64 KiB boundaries), anything larger from
+// a large block whose mapping is aligned. So every pointer we hand out is a block start, and
+// free can check that cheaply.
+#ifndef POOLSCOPE_SRC_ENGINE_POOL_POOL_ENGINE_H_
+#define POOLSCOPE_SRC_ENGINE_POOL_POOL_ENGINE_H_
+
+#include "engine/engine.h"
+#include "engine/pool/large.h"
+
+namespace poolscope::engine::pool {
+
+class PoolEngine final : public Engine {
+ public:
+  static PoolEngine& Instance();
+
+  bool Init(const common::Config& config) override;
+  void* Allocate(size_t size) override;
+  void* AllocateZeroed(size_t size) override;
+  void* AllocateAligned(size_t alignment, size_t size) override;
+  void* Reallocate(void* ptr, size_t size) override;
+  void Free(void* ptr) override;
+  size_t UsableSize(void* ptr) override;
+  struct mallinfo2 Info() override;
+  int Trim(size_t pad) override;
+  int SetOption(int param, int value) override;
+  void PrintStats() override;
+  int WriteInfoXml(int options, FILE* out) override;
+  void ForkPrepare() override;
+  void ForkParent() override;
+  void ForkChild() override;
+  common::EngineKind kind() const override { return common::EngineKind::kPool; }
+
+ private:
+  void* ReallocateForeign(void* ptr, size_t size);
+  void FreeForeign(void* ptr);
+
+  LargeBlocks large_;
+  Engine* glibc_ = nullptr;
+};
+
+}  // namespace poolscope::engine::pool
+
+#endif  // POOLSCOPE_SRC_ENGINE_POOL_POOL_ENGINE_H_

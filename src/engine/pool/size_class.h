@@ -1,0 +1,51 @@
+// Size classes of the pool engine.
+//
+// Sixteen-byte steps up to 128 bytes, then eight classes per power of two, so a request above
+// 128 bytes wastes less than 12.5 % of itself (the step is an eighth of the class's lower
+// power of two). Every class is a multiple of 16, and a power-of-two class is also aligned to
+// its size inside a page, which aligned allocation relies on. Requests above kMaxPooledSize
+// are large blocks with mappings of their own.
+#ifndef POOLSCOPE_SRC_ENGINE_POOL_SIZE_CLASS_H_
+#define POOLSCOPE_SRC_ENGINE_POOL_SIZE_CLASS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace poolscope::engine::pool {
+
+inline constexpr size_t kMinBlockSize = 16;
+inline constexpr size_t kMaxPooledSize = size_t{256} << 10;
+inline constexpr int kClassCount = 96;
+
+constexpr int SizeClassOf(size_t size) {
+  if (size <= 128) return size <= 16 ? 0 : static_cast<int>((size - 1) >> 4);
+  // 2^k < size <= 2^(k+1); the class is the eighth of that doubling the size falls in.
+  int k = 63 - __builtin_clzll(size - 1);
+  return (k - 6) * 8 + static_cast<int>(((size - 1) >> (k - 3)) & 7);
+}
+
+constexpr size_t ClassSize(int size_class) {
+  if (size_class < 8) return kMinBlockSize * (size_class + 1);
+  int k = size_class / 8 + 6;
+  int eighth = size_class % 8;
+  return (size_t{1} << k) + (eighth + 1) * (size_t{1} << (k - 3));
+}
+
+static_assert(SizeClassOf(kMaxPooledSize) == kClassCount - 1);
+static_assert(ClassSize(kClassCount - 1) == kMaxPooledSize);
+
+// Pages are 64 KiB for blocks up to 8 KiB, 512 KiB up to 64 KiB and a whole 2 MiB segment
+// above, so every page holds at least eight blocks.
+enum class PageKind : uint8_t { kSmall, kMedium, kWhole };
+inline constexpr int kPageKinds = 3;
+
+constexpr PageKind PageKindOf(int size_class) {
+  size_t size = ClassSize(size_class);
+  return size <= (size_t{8} << 10) ? PageKind::kSmall
+         : size <= (size_t{64} << 10) ? PageKind::kMedium
+                                      : PageKind::kWhole;
+}
+
+}  // namespace poolscope::engine::pool
+
+#endif  // POOLSCOPE_SRC_ENGINE_POOL_SIZE_CLASS_H_
