@@ -49,6 +49,7 @@ class LargeBlocks {
   size_t Trim();  // empties the cache; returns the bytes unmapped
   LargeStats Stats();
 
+  bool HeldByCurrentThread() const { return lock_.HeldByCurrentThread(); }
   void LockForFork() { fork_taken_ = lock_.LockForFork(); }
   void UnlockInParent() { lock_.AfterForkInParent(fork_taken_); }
   void ResetInChild() { lock_.ResetInChild(); }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "common/log.h"
@@ -42,6 +43,22 @@ uintptr_t RandomKey() {
   return key | 1;  // never zero, the marker of a block in use
 }
 
+// Set while this thread is inside the engine (see the header: signal handlers that allocate).
+__thread bool inside_engine __attribute__((tls_model("initial-exec"))) = false;
+
+class EngineEntry {
+ public:
+  EngineEntry() {
+    inside_engine = true;
+    // Only the compiler may reorder across here; a signal runs on this same thread.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~EngineEntry() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    inside_engine = false;
+  }
+};
+
 // The block `p` points to, or null (after reporting) when `p` is not a block start in use.
 Block* CheckedBlock(Page* page, void* p, const char* call) {
   uintptr_t offset = reinterpret_cast<uintptr_t>(p) - page->start;
@@ -78,11 +95,21 @@ bool PoolEngine::Init(const common::Config& config) {
 }
 
 void* PoolEngine::Allocate(size_t size) {
+  if (inside_engine) [[unlikely]] return AllocateNested(size, 0);
+  EngineEntry entry;
   if (size <= kMaxPooledSize) [[likely]] return Heap::Current()->Allocate(size);
   return large_.Allocate(size, 0, false);
 }
 
+void* PoolEngine::AllocateNested(size_t size, size_t alignment) {
+  // The interrupted call may hold the large-block lock; waiting for it would never end.
+  if (large_.HeldByCurrentThread()) return nullptr;
+  return large_.Allocate(size, alignment, true);
+}
+
 void* PoolEngine::AllocateZeroed(size_t size) {
+  if (inside_engine) [[unlikely]] return AllocateNested(size, 0);
+  EngineEntry entry;
   if (size > kMaxPooledSize) return large_.Allocate(size, 0, true);
   void* p = Heap::Current()->Allocate(size);
   if (p != nullptr) memset(p, 0, size);
@@ -90,6 +117,8 @@ void* PoolEngine::AllocateZeroed(size_t size) {
 }
 
 void* PoolEngine::AllocateAligned(size_t alignment, size_t size) {
+  if (inside_engine) [[unlikely]] return AllocateNested(size, alignment);
+  EngineEntry entry;
   if (alignment <= kMaxPooledAlignment && size <= kMaxPooledSize) {
     size_t need = size < alignment ? alignment : size;
     if (ClassSize(SizeClassOf(need)) % alignment != 0) {
@@ -102,6 +131,12 @@ void* PoolEngine::AllocateAligned(size_t alignment, size_t size) {
 }
 
 void PoolEngine::Free(void* p) {
+  if (inside_engine) [[unlikely]] return FreeNested(p);
+  EngineEntry entry;
+  FreePooled(p);
+}
+
+void PoolEngine::FreePooled(void* p) {
   if (arena.Contains(p)) [[likely]] {
     Page* page = arena.PageOf(p);
     Block* block = CheckedBlock(page, p, "free");
@@ -119,6 +154,20 @@ void PoolEngine::Free(void* p) {
   FreeForeign(p);
 }
 
+void PoolEngine::FreeNested(void* p) {
+  if (arena.Contains(p)) {
+    Page* page = arena.PageOf(p);
+    Block* block = CheckedBlock(page, p, "free");
+    if (block == nullptr) return;
+    block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+    // Even when this thread owns the page: the atomic list is the one safe to touch here.
+    FreeRemote(page, block);
+  } else if (!large_.HeldByCurrentThread()) {
+    if (!large_.Free(p)) FreeForeign(p);
+  }
+  // Otherwise the interrupted call holds the large-block lock: the block is leaked, not risked.
+}
+
 void PoolEngine::FreeForeign(void* p) {
   if (large_.IsCachedFreeBlock(p)) {
     ReportInvalidPointer("free", p, "was already freed (double free)");
@@ -133,6 +182,17 @@ void PoolEngine::FreeForeign(void* p) {
 }
 
 void* PoolEngine::Reallocate(void* p, size_t size) {
+  if (inside_engine) [[unlikely]] {
+    if (large_.HeldByCurrentThread()) return nullptr;
+    size_t old_size = UsableSize(p);
+    void* moved = old_size != 0 ? AllocateNested(size, 0) : nullptr;
+    if (moved != nullptr) {
+      memcpy(moved, p, old_size < size ? old_size : size);
+      FreeNested(p);
+    }
+    return moved;
+  }
+  EngineEntry entry;
   size_t old_size;
   if (arena.Contains(p)) {
     Page* page = arena.PageOf(p);
@@ -145,10 +205,11 @@ void* PoolEngine::Reallocate(void* p, size_t size) {
   } else {
     return ReallocateForeign(p, size);
   }
-  void* moved = Allocate(size);
+  void* moved = size <= kMaxPooledSize ? Heap::Current()->Allocate(size)
+                                        : large_.Allocate(size, 0, false);
   if (moved == nullptr) return nullptr;
   memcpy(moved, p, old_size < size ? old_size : size);
-  Free(p);
+  FreePooled(p);
   return moved;
 }
 

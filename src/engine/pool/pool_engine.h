@@ -38,6 +38,9 @@ class PoolEngine final : public Engine {
  private:
   void* ReallocateForeign(void* ptr, size_t size);
   void FreeForeign(void* ptr);
+  void FreePooled(void* ptr);
+  void* AllocateNested(size_t size, size_t alignment);
+  void FreeNested(void* ptr);
 
   LargeBlocks large_;
   Engine* glibc_ = nullptr;
