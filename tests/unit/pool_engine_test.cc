@@ -1,0 +1,301 @@
+// The pool engine as a library, in one process: the arena and the thread heaps are global, so
+// tests check properties of the blocks they allocate, never totals of the whole engine.
+#include "engine/pool/pool_engine.h"
+
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/pool/arena.h"
+#include "engine/pool/foreign.h"
+#include "engine/pool/heap.h"
+#include "gtest/gtest.h"
+
+namespace poolscope::engine::pool {
+namespace {
+
+PoolEngine& Engine() {
+  static PoolEngine* engine = [] {
+    PoolEngine* e = &PoolEngine::Instance();
+    common::Config config;
+    config.engine = common::EngineKind::kPool;
+    if (!e->Init(config)) abort();
+    return e;
+  }();
+  return *engine;
+}
+
+bool Aligned(const void* p, size_t alignment) {
+  return reinterpret_cast<uintptr_t>(p) % alignment == 0;
+}
+
+TEST(PoolEngine, BlocksAreDistinctAlignedAndUsable) {
+  PoolEngine& e = Engine();
+  std::vector<std::pair<char*, size_t>> blocks;
+  for (size_t size : {0, 1, 8, 16, 17, 100, 128, 129, 1000, 4096, 8193, 65536, 262144}) {
+    for (int i = 0; i < 50; ++i) {
+      auto* p = static_cast<char*>(e.Allocate(size));
+      ASSERT_NE(p, nullptr);
+      EXPECT_TRUE(Aligned(p, 16));
+      EXPECT_TRUE(arena.Contains(p));
+      EXPECT_GE(e.UsableSize(p), size);
+      memset(p, i, size);
+      blocks.push_back({p, size});
+    }
+  }
+  std::sort(blocks.begin(), blocks.end());
+  for (size_t i = 1; i < blocks.size(); ++i) {
+    ASSERT_GE(blocks[i].first, blocks[i - 1].first + std::max<size_t>(blocks[i - 1].second, 1));
+  }
+  for (auto& [p, size] : blocks) e.Free(p);
+}
+
+TEST(PoolEngine, PageDescribesItsBlocks) {
+  PoolEngine& e = Engine();
+  void* p = e.Allocate(200);
+  Page* page = arena.PageOf(p);
+  EXPECT_EQ(page->block_size, ClassSize(SizeClassOf(200)));
+  EXPECT_EQ(page->heap.load(), Heap::Current());
+  EXPECT_GE(reinterpret_cast<uintptr_t>(p), page->start);
+  EXPECT_LT(reinterpret_cast<uintptr_t>(p), page->start + (size_t{64} << 10));
+  EXPECT_EQ((reinterpret_cast<uintptr_t>(p) - page->start) % page->block_size, 0u);
+  e.Free(p);
+}
+
+TEST(PoolEngine, EmptiedPageGoesBackToTheArena) {
+  PoolEngine& e = Engine();
+  // Fill several pages of one class, then free everything: pages other than the one the
+  // fast path uses are returned (block_size 0).
+  constexpr size_t kSize = 3000;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) blocks.push_back(e.Allocate(kSize));
+  std::set<Page*> pages;
+  for (void* p : blocks) pages.insert(arena.PageOf(p));
+  ASSERT_GT(pages.size(), 3u);
+  for (void* p : blocks) e.Free(p);
+  int returned = 0;
+  for (Page* page : pages) returned += page->block_size == 0;
+  EXPECT_GE(returned, static_cast<int>(pages.size()) - 1);
+}
+
+TEST(RemoteFree, BlockFreedByOtherThreadIsReused) {
+  PoolEngine& e = Engine();
+  constexpr size_t kSize = 48;
+  constexpr int kCount = 20000;  // several pages
+  std::vector<void*> blocks;
+  for (int i = 0; i < kCount; ++i) blocks.push_back(e.Allocate(kSize));
+  std::set<void*> freed(blocks.begin(), blocks.end());
+  std::thread([&] {
+    for (void* p : blocks) e.Free(p);
+  }).join();
+  // The owner collects the remote frees and hands the same blocks out again.
+  int reused = 0;
+  std::vector<void*> again;
+  for (int i = 0; i < kCount; ++i) {
+    void* p = e.Allocate(kSize);
+    reused += freed.count(p);
+    again.push_back(p);
+  }
+  EXPECT_GT(reused, kCount * 9 / 10);
+  for (void* p : again) e.Free(p);
+}
+
+TEST(RemoteFree, ManyThreadsFreeingIntoOnePageLoseNothing) {
+  PoolEngine& e = Engine();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 5000;
+  std::vector<void*> blocks;
+  for (int i = 0; i < kThreads * kPerThread; ++i) blocks.push_back(e.Allocate(32));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kThreads * kPerThread; i += kThreads) e.Free(blocks[i]);
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<Page*> pages;
+  for (void* p : blocks) pages.insert(arena.PageOf(p));
+  // Every remote free is accounted: collecting leaves no page with blocks outstanding.
+  for (Page* page : pages) {
+    if (page->block_size == 0) continue;
+    CollectRemoteFrees(page);
+    EXPECT_EQ(page->used, 0u);
+  }
+}
+
+TEST(Adoption, PagesOfAnExitedThreadAreAdoptedWithTheirLiveBlocks) {
+  PoolEngine& e = Engine();
+  constexpr size_t kSize = 720;  // a class no other test uses
+  std::vector<char*> blocks;
+  std::thread([&] {
+    for (int i = 0; i < 300; ++i) {
+      auto* p = static_cast<char*>(e.Allocate(kSize));
+      memset(p, 0x5c, kSize);
+      blocks.push_back(p);
+    }
+  }).join();
+  std::set<Page*> orphan_pages;
+  for (char* p : blocks) orphan_pages.insert(arena.PageOf(p));
+  for (Page* page : orphan_pages) EXPECT_EQ(page->heap.load(), nullptr) << "not abandoned";
+  // Half the blocks are freed by a thread that owns none of them.
+  for (size_t i = 0; i < blocks.size(); i += 2) e.Free(blocks[i]);
+  // Another thread needing this class adopts an abandoned page and reuses its freed blocks.
+  bool adopted = false;
+  std::thread([&] {
+    std::vector<void*> mine;
+    for (int i = 0; i < 150; ++i) {
+      void* p = e.Allocate(kSize);
+      adopted |= orphan_pages.count(arena.PageOf(p)) > 0;
+      mine.push_back(p);
+    }
+    for (void* p : mine) e.Free(p);
+  }).join();
+  EXPECT_TRUE(adopted);
+  for (size_t i = 1; i < blocks.size(); i += 2) {
+    ASSERT_EQ(blocks[i][0], 0x5c);  // live blocks survived adoption untouched
+    e.Free(blocks[i]);
+  }
+}
+
+TEST(ThreadExit, DestructorsThatAllocateAfterTheHeapIsGoneStillWork) {
+  PoolEngine& e = Engine();
+  static pthread_key_t key;
+  static PoolEngine* engine = &e;
+  static std::atomic<int> rounds{0};
+  pthread_key_create(&key, [](void* value) {
+    engine->Free(value);
+    if (rounds.fetch_add(1) < 3) pthread_setspecific(key, engine->Allocate(64));
+  });
+  std::thread([&] { pthread_setspecific(key, e.Allocate(64)); }).join();
+  EXPECT_EQ(rounds.load(), 4);
+  pthread_key_delete(key);
+}
+
+TEST(Aligned, EveryPowerOfTwoAlignmentUpTo1GiB) {
+  PoolEngine& e = Engine();
+  for (size_t alignment = 32; alignment <= (size_t{1} << 30); alignment *= 2) {
+    for (size_t size : {size_t{1}, size_t{100}, alignment / 2 + 1, alignment + 8}) {
+      auto* p = static_cast<char*>(e.AllocateAligned(alignment, size));
+      ASSERT_NE(p, nullptr) << alignment << " " << size;
+      EXPECT_TRUE(Aligned(p, alignment)) << alignment << " " << size;
+      p[0] = 1;
+      p[size - 1] = 2;
+      EXPECT_GE(e.UsableSize(p), size);
+      e.Free(p);
+    }
+  }
+}
+
+TEST(Large, ReallocGrowsTo1GiBInManyStepsKeepingContents) {
+  PoolEngine& e = Engine();
+  constexpr size_t kStep = size_t{7} << 20;
+  constexpr size_t kTarget = size_t{1} << 30;
+  auto* p = static_cast<unsigned char*>(e.Allocate(1000));
+  p[0] = 0xa5;
+  size_t size = 1000;
+  int moves = 0;
+  while (size < kTarget) {
+    size_t next = std::min(kTarget, size < kStep ? size * 4 : size + kStep);
+    auto* q = static_cast<unsigned char*>(e.Reallocate(p, next));
+    ASSERT_NE(q, nullptr) << next;
+    moves += q != p;
+    // Mark one byte per MiB of the new part, so contents are checked without touching 1 GiB.
+    for (size_t at = size; at < next; at += size_t{1} << 20) q[at] = static_cast<unsigned char>(at >> 20);
+    p = q;
+    size = next;
+  }
+  EXPECT_GE(e.UsableSize(p), kTarget);
+  EXPECT_EQ(p[0], 0xa5);
+  for (size_t at = size_t{1} << 20; at < kTarget; at += size_t{1} << 20) {
+    // Only bytes written at step starts carry marks: check the ones that were written.
+    if (p[at] != 0) {
+      ASSERT_EQ(p[at], static_cast<unsigned char>(at >> 20)) << at;
+    }
+  }
+  EXPECT_TRUE(Aligned(p, size_t{2} << 20)) << "large blocks stay huge-page aligned";
+  e.Free(p);
+  EXPECT_EQ(e.UsableSize(p), 0u) << "freed block still registered";
+  RecordProperty("moves", moves);
+}
+
+TEST(Ownership, InvalidPointersAreReportedAndIgnored) {
+  PoolEngine& e = Engine();
+  uint64_t before = InvalidPointerCount();
+  int on_stack[4];
+  e.Free(on_stack);
+  char* p = static_cast<char*>(e.Allocate(64));
+  e.Free(p + 16);  // interior
+  e.Free(p);
+  e.Free(p);  // double
+  void* mapping = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  e.Free(static_cast<char*>(mapping) + 4096);  // a foreign mapping
+  void* large = e.Allocate(1 << 20);
+  e.Free(large);
+  e.Free(large);  // double free of a large block
+  EXPECT_EQ(InvalidPointerCount() - before, 5u);
+  munmap(mapping, 1 << 16);
+  // The engine is intact: alloc/free pairs keep working.
+  for (int i = 0; i < 1000000; ++i) {
+    void* q = e.Allocate(static_cast<size_t>(i % 700));
+    ASSERT_NE(q, nullptr);
+    e.Free(q);
+  }
+  EXPECT_EQ(InvalidPointerCount() - before, 5u);
+}
+
+TEST(Ownership, GlibcBlocksGoBackToGlibc) {
+  PoolEngine& e = Engine();
+  uint64_t before = InvalidPointerCount();
+  // This test binary is not preloaded: plain malloc is glibc's.
+  for (size_t size : {24, 1000, 200000, 5000000}) {
+    void* p = malloc(size);
+    EXPECT_GE(e.UsableSize(p), size);
+    void* q = e.Reallocate(p, size * 2);  // stays glibc's
+    ASSERT_NE(q, nullptr);
+    e.Free(q);
+  }
+  EXPECT_EQ(InvalidPointerCount(), before);
+}
+
+TEST(Fork, ChildAllocatesAndReclaimsOtherThreadsPages) {
+  PoolEngine& e = Engine();
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    while (!stop.load()) {
+      void* p = e.Allocate(96);
+      e.Free(p);
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    e.ForkPrepare();
+    pid_t pid = fork();
+    if (pid == 0) {
+      e.ForkChild();
+      bool ok = true;
+      for (int j = 0; j < 10000 && ok; ++j) {
+        void* p = e.Allocate(static_cast<size_t>(j % 5000));
+        ok = p != nullptr;
+        e.Free(p);
+      }
+      _exit(ok ? 0 : 1);
+    }
+    e.ForkParent();
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  stop = true;
+  busy.join();
+}
+
+}  // namespace
+}  // namespace poolscope::engine::pool
