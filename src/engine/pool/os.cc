@@ -29,12 +29,14 @@ void Release(void* addr, size_t size) { munmap(addr, size); }
 
 bool Commit(void* addr, size_t size, common::HugePages mode) {
   if (mode == common::HugePages::kHugetlb) {
+    int saved_errno = errno;
     // Never with MAP_NORESERVE: a hugetlb mapping without a reservation gets SIGBUS when the
     // pool runs dry, long after this call succeeded.
     void* p = mmap(addr, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_HUGETLB, -1, 0);
     if (p != MAP_FAILED) return true;
-    // MAP_FIXED failed, so the reservation is still in place.
+    // MAP_FIXED failed, so the reservation is still in place; the caller falls back.
+    errno = saved_errno;
     return false;
   }
   return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0;
@@ -67,7 +69,12 @@ void* MapAligned(size_t size, size_t alignment) {
 }
 
 bool ResizeInPlace(void* addr, size_t old_size, size_t new_size) {
-  return mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+  // Failing here is routine (the next pages are taken) and must not leak into errno: a
+  // realloc that then succeeds by moving leaves errno as it found it.
+  int saved_errno = errno;
+  bool ok = mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+  errno = saved_errno;
+  return ok;
 }
 
 void* MoveAligned(void* addr, size_t old_size, size_t new_size, size_t alignment) {

@@ -281,10 +281,7 @@ void PoolEngine::PrintStats() {
 }
 
 int PoolEngine::WriteInfoXml(int options, FILE* out) {
-  if (options != 0) {
-    errno = EINVAL;
-    return -1;
-  }
+  if (options != 0) return EINVAL;  // as glibc: returned, errno untouched
   ArenaStats a = arena.Stats();
   LargeStats l = large_.Stats();
   fprintf(out,
