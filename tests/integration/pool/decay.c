@@ -1,0 +1,45 @@
+// Frees 1 GiB of small blocks and checks that memory goes back to the OS within the decay time
+// (POOLSCOPE_DECAY_MS, default 1000 ms), while segments still in use keep their huge pages.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smaps.h"
+
+enum { kKeepBlocks = 64 * 1024, kKeepSize = 1000, kChurnSize = 256 };
+
+int main(int argc, char** argv) {
+  long decay_ms = argc > 1 ? atol(argv[1]) : 1000;
+  // 64 MiB that stays allocated throughout.
+  void** keep = malloc(sizeof(void*) * kKeepBlocks);
+  for (int i = 0; i < kKeepBlocks; ++i) {
+    keep[i] = malloc(kKeepSize);
+    memset(keep[i], 1, kKeepSize);
+  }
+  struct SmapsTotals kept_before = SmapsOf(keep, 256);
+
+  const size_t kChurn = (size_t)1 << 30;
+  size_t count = kChurn / kChurnSize;
+  void** churn = malloc(sizeof(void*) * count);
+  for (size_t i = 0; i < count; ++i) {
+    churn[i] = malloc(kChurnSize);
+    memset(churn[i], 2, kChurnSize);
+  }
+  long full = ResidentKib();
+  for (size_t i = 0; i < count; ++i) free(churn[i]);
+  usleep((useconds_t)(decay_ms + 200) * 1000);
+  long after = ResidentKib();
+  struct SmapsTotals kept_after = SmapsOf(keep, 256);
+  long released = full - after;
+  printf("resident with 1 GiB live %ld MiB, %ld ms after freeing it %ld MiB: released %ld MiB "
+         "(%.1f%% of 1 GiB)\n",
+         full >> 10, decay_ms + 200, after >> 10, released >> 10, 100.0 * released / (1 << 20));
+  printf("AnonHugePages of the mappings holding the 64 MiB still in use: before %ld MiB, after "
+         "%ld MiB\n",
+         kept_before.anon_huge_kib >> 10, kept_after.anon_huge_kib >> 10);
+  int ok = released * 10 >= 9L * (1 << 20);
+  if (TransparentHugePagesUsable()) ok &= kept_after.anon_huge_kib >= kept_before.anon_huge_kib;
+  for (int i = 0; i < kKeepBlocks; ++i) free(keep[i]);
+  return ok ? 0 : 1;
+}
