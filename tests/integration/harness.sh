@@ -3,6 +3,8 @@
 #   POOLSCOPE_TEST_ENGINE  the engine this run of the test exercises (libc, ...)
 #   POOLSCOPE_TEST_CLI     absolute path of the built poolscope CLI
 #   POOLSCOPE_TEST_BIN     the build directory holding the test programs
+#   POOLSCOPE_TEST_ULIMIT_V  optional: an address-space limit in KiB (ulimit -v) for every
+#                            program the test runs, plain and preloaded alike
 set -euo pipefail
 
 : "${POOLSCOPE_TEST_LIB:?run through meson test}"
@@ -10,6 +12,10 @@ set -euo pipefail
 # Kept as shell variables but not passed on: the library reports unknown POOLSCOPE_ variables,
 # and the programs under test must see the same environment plain and preloaded.
 export -n POOLSCOPE_TEST_LIB POOLSCOPE_TEST_ENGINE POOLSCOPE_TEST_CLI POOLSCOPE_TEST_BIN
+if [[ -n ${POOLSCOPE_TEST_ULIMIT_V:-} ]]; then
+  ulimit -v "$POOLSCOPE_TEST_ULIMIT_V"
+  export -n POOLSCOPE_TEST_ULIMIT_V
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/poolscope-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
