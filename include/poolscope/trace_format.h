@@ -1,0 +1,668 @@
+// poolscope's trace format: the one definition shared by the recorder (inside the traced
+// process) and the tools that read traces. docs/TRACE_FORMAT.md describes it for humans.
+//
+// A trace file is a FileHeader followed by frames. Each frame is a FrameHeader and one zstd
+// frame (with its content checksum) holding records of a single thread. Frames are
+// self-delimiting: a process killed at any moment leaves a file readable up to its last
+// complete frame, and a corrupt frame can be skipped. Every frame decodes on its own: the
+// delta state of the encoding starts afresh in each.
+//
+// A record is varint(type) varint(payload length) payload. Payload fields are unsigned LEB128
+// varints, zigzag varints for deltas, and strings/bytes as varint length + bytes. A reader
+// skips records whose type it does not know (newer minor versions add types and append fields
+// to existing payloads; a reader ignores trailing fields it does not know). A change that old
+// readers would misread bumps the major version, and readers refuse newer majors.
+//
+// Everything here is header-only, allocation-free and exception-free, so the preload library
+// can encode on its allocation path and the tools can decode with the same code.
+#ifndef POOLSCOPE_TRACE_FORMAT_H_
+#define POOLSCOPE_TRACE_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace poolscope::trace_format {
+
+inline constexpr char kFileMagic[8] = {'P', 'S', 'T', 'R', 'A', 'C', 'E', '\n'};
+inline constexpr uint16_t kMajorVersion = 1;
+inline constexpr uint16_t kMinorVersion = 0;
+
+struct FileHeader {
+  char magic[8];
+  uint16_t major;
+  uint16_t minor;
+  uint32_t reserved;  // zero
+};
+static_assert(sizeof(FileHeader) == 16);
+
+inline constexpr uint32_t kFrameMagic = 0x52465350;  // "PSFR" little-endian
+
+// Little-endian, packed as written. `thread` is the small thread id of every record in the
+// frame (0: process-level records written by the recorder itself). `check` covers the other
+// fields (zstd's checksum covers the data), so a damaged size can never send a reader astray.
+struct FrameHeader {
+  uint32_t magic;
+  uint32_t compressed_size;  // bytes of zstd data following this header
+  uint32_t raw_size;         // bytes of records once decompressed
+  uint32_t thread;
+  uint64_t sequence;         // frames are numbered from 0 in write order
+  uint32_t check;            // FrameHeaderCheck() of this header
+  uint32_t reserved;         // zero
+};
+static_assert(sizeof(FrameHeader) == 32);
+
+// FNV-1a over the header with `check` taken as zero.
+inline uint32_t FrameHeaderCheck(FrameHeader header) {
+  header.check = 0;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&header);
+  uint32_t hash = 2166136261u;
+  for (size_t i = 0; i < sizeof(header); ++i) hash = (hash ^ bytes[i]) * 16777619u;
+  return hash;
+}
+
+// A frame's records never exceed this: readers refuse larger raw sizes as corrupt.
+inline constexpr uint32_t kMaxFrameRawBytes = 4u << 20;
+
+enum class RecordType : uint32_t {
+  kProcess = 1,       // once, first: who and what was traced
+  kThreadStart = 2,   // a thread's first event
+  kThreadExit = 3,
+  kModuleLoad = 4,    // a mapped ELF object, for symbolization after the fact
+  kModuleUnload = 5,
+  kStackNode = 6,     // one node of the call-stack trie
+  kAlloc = 7,         // malloc, calloc, new, aligned forms
+  kFree = 8,
+  kRealloc = 9,
+  kMmap = 10,
+  kMunmap = 11,
+  kMremap = 12,
+  kPhaseMark = 13,    // poolscope_mark("name")
+  kMemorySample = 14, // periodic RSS and huge-page figures
+  kEnd = 15,          // the process ended normally, with its status
+  kCapReached = 16,   // a recorder limit was hit: events of this kind are no longer complete
+  kSampledAlloc = 17, // an allocation chosen by sampling, with the bytes it stands for
+};
+
+// Which allocation call produced an Alloc or Realloc (for reports that tell new from malloc).
+enum class AllocKind : uint8_t {
+  kMalloc = 0,
+  kCalloc = 1,
+  kAligned = 2,
+  kNew = 3,
+  kNewArray = 4,
+  kRealloc = 5,
+};
+
+enum class Cap : uint8_t {
+  kStackTable = 1,   // no room for new stacks: later allocations carry stack 0 (unknown)
+  kThreadCount = 2,  // too many threads: later threads share id 0
+  kWriteFailed = 3,  // the disk is full or the file unwritable: recording stopped
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoded records: absolute values, as readers see them. Strings point into the frame buffer.
+
+struct ProcessRecord {
+  uint64_t pid = 0;
+  uint64_t parent_pid = 0;
+  uint64_t exec_generation = 0;  // 0 for the first image of a pid, +1 per exec
+  std::string_view executable;
+  std::string_view command_line;  // arguments separated by '\0'
+  std::string_view host;
+  int64_t mpi_rank = -1;          // -1 when not an MPI job
+  std::string_view engine;        // "pool", "libc", ...
+  uint64_t page_size = 0;
+  uint64_t huge_page_size = 0;
+  uint64_t start_realtime_ns = 0; // CLOCK_REALTIME at start
+  uint64_t start_monotonic_ns = 0;// timestamps in events are CLOCK_MONOTONIC ns
+  uint64_t sample_bytes = 0;      // mean bytes between samples; 0 when every call is recorded
+};
+
+struct ThreadRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t kernel_tid = 0;
+};
+
+struct ModuleRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t load_address = 0;  // the object's l_addr: runtime address = address in file + this
+  uint64_t size = 0;          // bytes spanned by its loaded segments
+  std::string_view path;
+  std::string_view build_id;  // raw bytes of NT_GNU_BUILD_ID, empty when absent
+};
+
+// Stack node `id` is the frame `return_address` called from stack node `parent` (0: the root).
+// A stack id names the innermost node; walking parents gives the stack, innermost first.
+struct StackNodeRecord {
+  uint64_t id = 0;
+  uint64_t parent = 0;
+  uint64_t return_address = 0;
+};
+
+struct AllocRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t address = 0;
+  uint64_t size = 0;
+  uint64_t stack = 0;
+  AllocKind kind = AllocKind::kMalloc;
+  uint64_t weight = 0;  // kSampledAlloc only: the bytes this sample stands for
+};
+
+struct FreeRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t address = 0;
+};
+
+struct ReallocRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t old_address = 0;
+  uint64_t new_address = 0;
+  uint64_t size = 0;
+  uint64_t stack = 0;
+};
+
+struct MmapRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t address = 0;
+  uint64_t length = 0;
+  uint64_t prot = 0;
+  uint64_t flags = 0;
+  int64_t fd = -1;
+  uint64_t stack = 0;
+};
+
+struct MunmapRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t address = 0;
+  uint64_t length = 0;
+};
+
+struct MremapRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t old_address = 0;
+  uint64_t old_length = 0;
+  uint64_t new_address = 0;
+  uint64_t new_length = 0;
+};
+
+struct PhaseMarkRecord {
+  uint64_t timestamp_ns = 0;
+  std::string_view name;
+};
+
+struct MemorySampleRecord {
+  uint64_t timestamp_ns = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t anon_huge_bytes = 0;   // AnonHugePages of the whole process
+  uint64_t heap_huge_bytes = 0;   // AnonHugePages of the engine's own segments
+  uint64_t heap_rss_bytes = 0;    // Rss of the engine's own segments
+};
+
+struct EndRecord {
+  uint64_t timestamp_ns = 0;
+  int64_t exit_status = 0;
+};
+
+struct CapReachedRecord {
+  uint64_t timestamp_ns = 0;
+  Cap cap = Cap::kStackTable;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Varints.
+
+inline constexpr size_t kMaxVarintBytes = 10;
+
+inline uint8_t* PutVarint(uint8_t* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<uint8_t>(v);
+  return out;
+}
+
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+// Reads from [*in, end). False (and *in unchanged past end) on truncated or overlong input.
+inline bool GetVarint(const uint8_t** in, const uint8_t* end, uint64_t* v) {
+  uint64_t result = 0;
+  const uint8_t* p = *in;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p == end) return false;
+    uint8_t byte = *p++;
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *in = p;
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding: appends records of one frame into a caller-provided buffer. Never allocates.
+
+class FrameEncoder {
+ public:
+  FrameEncoder(uint8_t* buffer, size_t capacity) : begin_(buffer), end_(buffer + capacity), out_(buffer) {}
+
+  size_t size() const { return static_cast<size_t>(out_ - begin_); }
+  size_t room() const { return static_cast<size_t>(end_ - out_); }
+  const uint8_t* data() const { return begin_; }
+  // Starts a new frame in the same buffer: the delta state restarts too.
+  void Reset() {
+    out_ = begin_;
+    last_time_ = 0;
+    last_address_ = 0;
+  }
+
+  // Each Put* returns false, writing nothing, when the record does not fit.
+  bool PutProcess(const ProcessRecord& r) {
+    return Record(RecordType::kProcess, [&](Field& f) {
+      f.U(r.pid).U(r.parent_pid).U(r.exec_generation).S(r.executable).S(r.command_line)
+          .S(r.host).I(r.mpi_rank).S(r.engine).U(r.page_size).U(r.huge_page_size)
+          .U(r.start_realtime_ns).U(r.start_monotonic_ns).U(r.sample_bytes);
+    }, 96 + r.executable.size() + r.command_line.size() + r.host.size() + r.engine.size());
+  }
+  bool PutThreadStart(const ThreadRecord& r) {
+    return Record(RecordType::kThreadStart, [&](Field& f) { f.T(r.timestamp_ns, this).U(r.kernel_tid); });
+  }
+  bool PutThreadExit(const ThreadRecord& r) {
+    return Record(RecordType::kThreadExit, [&](Field& f) { f.T(r.timestamp_ns, this).U(r.kernel_tid); });
+  }
+  bool PutModuleLoad(const ModuleRecord& r) {
+    return Record(RecordType::kModuleLoad, [&](Field& f) {
+      f.T(r.timestamp_ns, this).U(r.load_address).U(r.size).S(r.path).S(r.build_id);
+    }, 48 + r.path.size() + r.build_id.size());
+  }
+  bool PutModuleUnload(const ModuleRecord& r) {
+    return Record(RecordType::kModuleUnload, [&](Field& f) {
+      f.T(r.timestamp_ns, this).U(r.load_address).U(r.size).S(r.path).S(r.build_id);
+    }, 48 + r.path.size() + r.build_id.size());
+  }
+  bool PutStackNode(const StackNodeRecord& r) {
+    return Record(RecordType::kStackNode, [&](Field& f) { f.U(r.id).U(r.parent).U(r.return_address); });
+  }
+  bool PutAlloc(const AllocRecord& r) {
+    return Record(RecordType::kAlloc, [&](Field& f) {
+      f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).U(r.stack).U(static_cast<uint64_t>(r.kind));
+    });
+  }
+  bool PutSampledAlloc(const AllocRecord& r) {
+    return Record(RecordType::kSampledAlloc, [&](Field& f) {
+      f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).U(r.stack).U(static_cast<uint64_t>(r.kind)).U(r.weight);
+    });
+  }
+  bool PutFree(const FreeRecord& r) {
+    return Record(RecordType::kFree, [&](Field& f) { f.T(r.timestamp_ns, this).A(r.address, this); });
+  }
+  bool PutRealloc(const ReallocRecord& r) {
+    return Record(RecordType::kRealloc, [&](Field& f) {
+      f.T(r.timestamp_ns, this).A(r.old_address, this).A(r.new_address, this).U(r.size).U(r.stack);
+    });
+  }
+  bool PutMmap(const MmapRecord& r) {
+    return Record(RecordType::kMmap, [&](Field& f) {
+      f.T(r.timestamp_ns, this).U(r.address).U(r.length).U(r.prot).U(r.flags).I(r.fd).U(r.stack);
+    });
+  }
+  bool PutMunmap(const MunmapRecord& r) {
+    return Record(RecordType::kMunmap, [&](Field& f) { f.T(r.timestamp_ns, this).U(r.address).U(r.length); });
+  }
+  bool PutMremap(const MremapRecord& r) {
+    return Record(RecordType::kMremap, [&](Field& f) {
+      f.T(r.timestamp_ns, this).U(r.old_address).U(r.old_length).U(r.new_address).U(r.new_length);
+    });
+  }
+  bool PutPhaseMark(const PhaseMarkRecord& r) {
+    return Record(RecordType::kPhaseMark, [&](Field& f) { f.T(r.timestamp_ns, this).S(r.name); },
+                  32 + r.name.size());
+  }
+  bool PutMemorySample(const MemorySampleRecord& r) {
+    return Record(RecordType::kMemorySample, [&](Field& f) {
+      f.T(r.timestamp_ns, this).U(r.rss_bytes).U(r.anon_huge_bytes).U(r.heap_huge_bytes).U(r.heap_rss_bytes);
+    });
+  }
+  bool PutEnd(const EndRecord& r) {
+    return Record(RecordType::kEnd, [&](Field& f) { f.T(r.timestamp_ns, this).I(r.exit_status); });
+  }
+  bool PutCapReached(const CapReachedRecord& r) {
+    return Record(RecordType::kCapReached, [&](Field& f) { f.T(r.timestamp_ns, this).U(static_cast<uint64_t>(r.cap)); });
+  }
+  // An arbitrary record, for tests of readers facing types they do not know.
+  bool PutRaw(uint32_t type, const uint8_t* payload, size_t length) {
+    if (room() < 2 * kMaxVarintBytes + length) return false;
+    out_ = PutVarint(PutVarint(out_, type), length);
+    memcpy(out_, payload, length);
+    out_ += length;
+    return true;
+  }
+
+ private:
+  // Writes fields into the payload area; a record's payload is at most this long unless the
+  // caller says how long its strings make it.
+  static constexpr size_t kFixedPayloadBound = 12 * kMaxVarintBytes;
+
+  class Field {
+   public:
+    explicit Field(uint8_t* out) : out_(out) {}
+    Field& U(uint64_t v) {
+      out_ = PutVarint(out_, v);
+      return *this;
+    }
+    Field& I(int64_t v) { return U(ZigZag(v)); }
+    Field& S(std::string_view s) {
+      U(s.size());
+      memcpy(out_, s.data(), s.size());
+      out_ += s.size();
+      return *this;
+    }
+    Field& T(uint64_t ns, FrameEncoder* e) {
+      I(static_cast<int64_t>(ns - e->last_time_));
+      e->last_time_ = ns;
+      return *this;
+    }
+    Field& A(uint64_t address, FrameEncoder* e) {
+      I(static_cast<int64_t>(address - e->last_address_));
+      e->last_address_ = address;
+      return *this;
+    }
+    uint8_t* out() const { return out_; }
+
+   private:
+    uint8_t* out_;
+  };
+
+  template <typename Fill>
+  bool Record(RecordType type, Fill fill, size_t payload_bound = kFixedPayloadBound) {
+    // The payload is written after a maximal length prefix, then moved down to a minimal one.
+    if (room() < 2 * kMaxVarintBytes + payload_bound) return false;
+    uint64_t saved_time = last_time_;
+    uint64_t saved_address = last_address_;
+    uint8_t* type_end = PutVarint(out_, static_cast<uint32_t>(type));
+    uint8_t* payload = type_end + kMaxVarintBytes;
+    Field f(payload);
+    fill(f);
+    size_t length = static_cast<size_t>(f.out() - payload);
+    if (length > payload_bound) {  // a bound the caller got wrong; never write past the buffer
+      last_time_ = saved_time;
+      last_address_ = saved_address;
+      return false;
+    }
+    uint8_t* length_end = PutVarint(type_end, length);
+    memmove(length_end, payload, length);
+    out_ = length_end + length;
+    return true;
+  }
+
+  uint8_t* begin_;
+  uint8_t* end_;
+  uint8_t* out_;
+  uint64_t last_time_ = 0;
+  uint64_t last_address_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoding one frame's records.
+
+// Receives decoded records. Every method has an empty default: a reader overrides what it needs.
+class RecordVisitor {
+ public:
+  virtual ~RecordVisitor() = default;
+  virtual void OnProcess(uint32_t /*thread*/, const ProcessRecord&) {}
+  virtual void OnThreadStart(uint32_t /*thread*/, const ThreadRecord&) {}
+  virtual void OnThreadExit(uint32_t /*thread*/, const ThreadRecord&) {}
+  virtual void OnModuleLoad(uint32_t /*thread*/, const ModuleRecord&) {}
+  virtual void OnModuleUnload(uint32_t /*thread*/, const ModuleRecord&) {}
+  virtual void OnStackNode(uint32_t /*thread*/, const StackNodeRecord&) {}
+  virtual void OnAlloc(uint32_t /*thread*/, const AllocRecord&) {}
+  virtual void OnSampledAlloc(uint32_t /*thread*/, const AllocRecord&) {}
+  virtual void OnFree(uint32_t /*thread*/, const FreeRecord&) {}
+  virtual void OnRealloc(uint32_t /*thread*/, const ReallocRecord&) {}
+  virtual void OnMmap(uint32_t /*thread*/, const MmapRecord&) {}
+  virtual void OnMunmap(uint32_t /*thread*/, const MunmapRecord&) {}
+  virtual void OnMremap(uint32_t /*thread*/, const MremapRecord&) {}
+  virtual void OnPhaseMark(uint32_t /*thread*/, const PhaseMarkRecord&) {}
+  virtual void OnMemorySample(uint32_t /*thread*/, const MemorySampleRecord&) {}
+  virtual void OnEnd(uint32_t /*thread*/, const EndRecord&) {}
+  virtual void OnCapReached(uint32_t /*thread*/, const CapReachedRecord&) {}
+  // A record of a type this reader does not know (from a newer minor version).
+  virtual void OnUnknown(uint32_t /*thread*/, uint64_t /*type*/) {}
+};
+
+enum class DecodeResult {
+  kOk,
+  kMalformed,  // a record's framing or fields are broken: the rest of the frame is unusable
+};
+
+// Decodes the records of one frame in order.
+inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t size,
+                                RecordVisitor& visitor) {
+  class Fields {
+   public:
+    Fields(const uint8_t* p, const uint8_t* end, uint64_t* time, uint64_t* address)
+        : p_(p), end_(end), time_(time), address_(address) {}
+    // Missing trailing fields (an older writer) read as 0; ok_ goes false on broken ones.
+    uint64_t U() {
+      uint64_t v = 0;
+      if (p_ != end_ && !GetVarint(&p_, end_, &v)) ok_ = false;
+      return v;
+    }
+    int64_t I() { return UnZigZag(U()); }
+    std::string_view S() {
+      uint64_t n = U();
+      if (n > static_cast<uint64_t>(end_ - p_)) {
+        ok_ = false;
+        return {};
+      }
+      std::string_view s(reinterpret_cast<const char*>(p_), n);
+      p_ += n;
+      return s;
+    }
+    uint64_t T() { return *time_ += static_cast<uint64_t>(I()); }
+    uint64_t A() { return *address_ += static_cast<uint64_t>(I()); }
+    bool ok() const { return ok_; }
+
+   private:
+    const uint8_t* p_;
+    const uint8_t* end_;
+    uint64_t* time_;
+    uint64_t* address_;
+    bool ok_ = true;
+  };
+
+  uint64_t time = 0;
+  uint64_t address = 0;
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  while (p != end) {
+    uint64_t type, length;
+    if (!GetVarint(&p, end, &type) || !GetVarint(&p, end, &length) ||
+        length > static_cast<uint64_t>(end - p)) {
+      return DecodeResult::kMalformed;
+    }
+    Fields f(p, p + length, &time, &address);
+    p += length;
+    switch (static_cast<RecordType>(type)) {
+      case RecordType::kProcess: {
+        ProcessRecord r;
+        r.pid = f.U();
+        r.parent_pid = f.U();
+        r.exec_generation = f.U();
+        r.executable = f.S();
+        r.command_line = f.S();
+        r.host = f.S();
+        r.mpi_rank = f.I();
+        r.engine = f.S();
+        r.page_size = f.U();
+        r.huge_page_size = f.U();
+        r.start_realtime_ns = f.U();
+        r.start_monotonic_ns = f.U();
+        r.sample_bytes = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnProcess(thread, r);
+        break;
+      }
+      case RecordType::kThreadStart:
+      case RecordType::kThreadExit: {
+        ThreadRecord r;
+        r.timestamp_ns = f.T();
+        r.kernel_tid = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        if (static_cast<RecordType>(type) == RecordType::kThreadStart) {
+          visitor.OnThreadStart(thread, r);
+        } else {
+          visitor.OnThreadExit(thread, r);
+        }
+        break;
+      }
+      case RecordType::kModuleLoad:
+      case RecordType::kModuleUnload: {
+        ModuleRecord r;
+        r.timestamp_ns = f.T();
+        r.load_address = f.U();
+        r.size = f.U();
+        r.path = f.S();
+        r.build_id = f.S();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        if (static_cast<RecordType>(type) == RecordType::kModuleLoad) {
+          visitor.OnModuleLoad(thread, r);
+        } else {
+          visitor.OnModuleUnload(thread, r);
+        }
+        break;
+      }
+      case RecordType::kStackNode: {
+        StackNodeRecord r;
+        r.id = f.U();
+        r.parent = f.U();
+        r.return_address = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnStackNode(thread, r);
+        break;
+      }
+      case RecordType::kAlloc:
+      case RecordType::kSampledAlloc: {
+        AllocRecord r;
+        r.timestamp_ns = f.T();
+        r.address = f.A();
+        r.size = f.U();
+        r.stack = f.U();
+        r.kind = static_cast<AllocKind>(f.U());
+        bool sampled = static_cast<RecordType>(type) == RecordType::kSampledAlloc;
+        if (sampled) r.weight = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        if (sampled) {
+          visitor.OnSampledAlloc(thread, r);
+        } else {
+          visitor.OnAlloc(thread, r);
+        }
+        break;
+      }
+      case RecordType::kFree: {
+        FreeRecord r;
+        r.timestamp_ns = f.T();
+        r.address = f.A();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnFree(thread, r);
+        break;
+      }
+      case RecordType::kRealloc: {
+        ReallocRecord r;
+        r.timestamp_ns = f.T();
+        r.old_address = f.A();
+        r.new_address = f.A();
+        r.size = f.U();
+        r.stack = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnRealloc(thread, r);
+        break;
+      }
+      case RecordType::kMmap: {
+        MmapRecord r;
+        r.timestamp_ns = f.T();
+        r.address = f.U();
+        r.length = f.U();
+        r.prot = f.U();
+        r.flags = f.U();
+        r.fd = f.I();
+        r.stack = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnMmap(thread, r);
+        break;
+      }
+      case RecordType::kMunmap: {
+        MunmapRecord r;
+        r.timestamp_ns = f.T();
+        r.address = f.U();
+        r.length = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnMunmap(thread, r);
+        break;
+      }
+      case RecordType::kMremap: {
+        MremapRecord r;
+        r.timestamp_ns = f.T();
+        r.old_address = f.U();
+        r.old_length = f.U();
+        r.new_address = f.U();
+        r.new_length = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnMremap(thread, r);
+        break;
+      }
+      case RecordType::kPhaseMark: {
+        PhaseMarkRecord r;
+        r.timestamp_ns = f.T();
+        r.name = f.S();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnPhaseMark(thread, r);
+        break;
+      }
+      case RecordType::kMemorySample: {
+        MemorySampleRecord r;
+        r.timestamp_ns = f.T();
+        r.rss_bytes = f.U();
+        r.anon_huge_bytes = f.U();
+        r.heap_huge_bytes = f.U();
+        r.heap_rss_bytes = f.U();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnMemorySample(thread, r);
+        break;
+      }
+      case RecordType::kEnd: {
+        EndRecord r;
+        r.timestamp_ns = f.T();
+        r.exit_status = f.I();
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnEnd(thread, r);
+        break;
+      }
+      case RecordType::kCapReached: {
+        CapReachedRecord r;
+        r.timestamp_ns = f.T();
+        r.cap = static_cast<Cap>(f.U());
+        if (!f.ok()) return DecodeResult::kMalformed;
+        visitor.OnCapReached(thread, r);
+        break;
+      }
+      default:
+        visitor.OnUnknown(thread, type);
+        break;
+    }
+  }
+  return DecodeResult::kOk;
+}
+
+}  // namespace poolscope::trace_format
+
+#endif  // POOLSCOPE_TRACE_FORMAT_H_
