@@ -44,19 +44,41 @@ constexpr Choice<HugePages> kHugePageModes[] = {
     {"off", HugePages::kOff},
 };
 
-// A decimal integer in [0, max]; anything else keeps `fallback` and says so.
-uint32_t ParseBounded(EnvLookup lookup, const char* name, uint32_t max, uint32_t fallback) {
+constexpr Choice<TraceMode> kTraceModes[] = {
+    {"off", TraceMode::kOff},
+    {"full", TraceMode::kFull},
+    {"sampled", TraceMode::kSampled},
+};
+
+// A decimal integer in [min, max]; anything else keeps `fallback` and says so.
+uint64_t ParseBounded(EnvLookup lookup, const char* name, uint64_t min, uint64_t max,
+                      uint64_t fallback) {
   const char* value = lookup(name);
   if (value == nullptr) return fallback;
   uint64_t n = 0;
   const char* c = value;
   for (; *c >= '0' && *c <= '9' && n <= max; ++c) n = n * 10 + static_cast<uint64_t>(*c - '0');
-  if (c == value || *c != '\0' || n > max) {
-    LogLine("%s='%s' is not valid (accepted: an integer from 0 to %u); using %u", name, value,
-            max, fallback);
+  if (c == value || *c != '\0' || n > max || n < min) {
+    LogLine("%s='%s' is not valid (accepted: an integer from %llu to %llu); using %llu", name,
+            value, static_cast<unsigned long long>(min), static_cast<unsigned long long>(max),
+            static_cast<unsigned long long>(fallback));
     return fallback;
   }
-  return static_cast<uint32_t>(n);
+  return n;
+}
+
+// A path template that fits and names a file; anything else keeps the default and says so.
+void ParseOutput(EnvLookup lookup, char (&output)[kMaxOutputTemplate]) {
+  const char* value = lookup("POOLSCOPE_OUTPUT");
+  if (value == nullptr) return;
+  size_t n = strlen(value);
+  if (n == 0 || n >= kMaxOutputTemplate || value[n - 1] == '/') {
+    LogLine("POOLSCOPE_OUTPUT='%s' is not valid (accepted: a file path template of at most %zu "
+            "characters); using %s",
+            value, kMaxOutputTemplate - 1, output);
+    return;
+  }
+  memcpy(output, value, n + 1);
 }
 
 bool IsKnown(const char* assignment) {
@@ -93,7 +115,14 @@ Config ParseConfig(EnvLookup lookup, char* const* environment) {
   config.stats = ParseChoice(lookup, "POOLSCOPE_STATS", kBooleans, false, "0");
   config.huge_pages =
       ParseChoice(lookup, "POOLSCOPE_HUGEPAGES", kHugePageModes, HugePages::kThp, "thp");
-  config.decay_ms = ParseBounded(lookup, "POOLSCOPE_DECAY_MS", kMaxDecayMs, kDefaultDecayMs);
+  config.decay_ms = static_cast<uint32_t>(
+      ParseBounded(lookup, "POOLSCOPE_DECAY_MS", 0, kMaxDecayMs, kDefaultDecayMs));
+  config.trace = ParseChoice(lookup, "POOLSCOPE_TRACE", kTraceModes, TraceMode::kOff, "off");
+  config.sample_bytes = ParseBounded(lookup, "POOLSCOPE_SAMPLE_BYTES", 1, uint64_t{1} << 40,
+                                     kDefaultSampleBytes);
+  config.stack_depth = static_cast<uint32_t>(
+      ParseBounded(lookup, "POOLSCOPE_STACK_DEPTH", 1, kMaxStackDepth, kDefaultStackDepth));
+  ParseOutput(lookup, config.output);
   ReportUnknownVariables(environment);
   return config;
 }

@@ -8,6 +8,7 @@
 #ifndef POOLSCOPE_SRC_COMMON_CONFIG_H_
 #define POOLSCOPE_SRC_COMMON_CONFIG_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "common/engine_kind.h"
@@ -21,7 +22,18 @@ enum class HugePages : uint8_t {
   kOff,      // 4 KiB pages only
 };
 
+// What the recorder writes (POOLSCOPE_TRACE).
+enum class TraceMode : uint8_t {
+  kOff,
+  kFull,     // every call
+  kSampled,  // allocations chosen by exponential sampling on bytes, and their frees
+};
+
 inline constexpr uint32_t kDefaultDecayMs = 1000;
+inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;
+inline constexpr uint32_t kDefaultStackDepth = 64;
+inline constexpr uint32_t kMaxStackDepth = 256;
+inline constexpr size_t kMaxOutputTemplate = 512;
 inline constexpr uint32_t kMaxDecayMs = 3600 * 1000;
 
 struct Config {
@@ -31,6 +43,11 @@ struct Config {
   HugePages huge_pages = HugePages::kThp;
   // How long freed memory is kept before it goes back to the OS (POOLSCOPE_DECAY_MS).
   uint32_t decay_ms = kDefaultDecayMs;
+  TraceMode trace = TraceMode::kOff;
+  uint64_t sample_bytes = kDefaultSampleBytes;  // POOLSCOPE_SAMPLE_BYTES, mean bytes per sample
+  uint32_t stack_depth = kDefaultStackDepth;    // POOLSCOPE_STACK_DEPTH, frames kept per stack
+  // POOLSCOPE_OUTPUT: where traces go, with %p %r %h %t expanded (see trace/output_path.h).
+  char output[kMaxOutputTemplate] = "poolscope.%p.trace";
 };
 
 // Every variable name the library or the CLI reads.
@@ -39,6 +56,10 @@ inline constexpr const char* kKnownVariables[] = {
     "POOLSCOPE_STATS",
     "POOLSCOPE_HUGEPAGES",
     "POOLSCOPE_DECAY_MS",
+    "POOLSCOPE_TRACE",
+    "POOLSCOPE_SAMPLE_BYTES",
+    "POOLSCOPE_STACK_DEPTH",
+    "POOLSCOPE_OUTPUT",
     "POOLSCOPE_LIB",  // read by the CLI only: where libpoolscope.so is
 };
 

@@ -31,12 +31,9 @@ class SpinLock {
   constexpr SpinLock() = default;
 
   void Lock() {
+    int self = CurrentThreadId();
     for (int spins = 0;; ++spins) {
-      if (!locked_.load(std::memory_order_relaxed) &&
-          !locked_.exchange(true, std::memory_order_acquire)) {
-        holder_.store(CurrentThreadId(), std::memory_order_relaxed);
-        return;
-      }
+      if (owner_.load(std::memory_order_relaxed) == 0 && TryAcquire(self)) return;
       if (spins < 64) {
         __builtin_ia32_pause();
       } else {
@@ -46,26 +43,19 @@ class SpinLock {
   }
 
   bool TryLock() {
-    if (locked_.load(std::memory_order_relaxed) ||
-        locked_.exchange(true, std::memory_order_acquire)) {
-      return false;
-    }
-    holder_.store(CurrentThreadId(), std::memory_order_relaxed);
-    return true;
+    return owner_.load(std::memory_order_relaxed) == 0 && TryAcquire(CurrentThreadId());
   }
 
-  void Unlock() {
-    holder_.store(0, std::memory_order_relaxed);
-    locked_.store(false, std::memory_order_release);
-  }
+  void Unlock() { owner_.store(0, std::memory_order_release); }
 
+  // Exact even in a signal handler that interrupted Lock or Unlock: taking and releasing the
+  // lock is a single store of the owner's id.
   bool HeldByCurrentThread() const {
-    return locked_.load(std::memory_order_relaxed) &&
-           holder_.load(std::memory_order_relaxed) == CurrentThreadId();
+    return owner_.load(std::memory_order_relaxed) == CurrentThreadId();
   }
 
   // Before fork: take the lock unless this very thread already holds it (a signal handler
-  // interrupted it); returns whether it was taken, to pass to AfterFork.
+  // interrupted it); returns whether it was taken, to pass to AfterForkInParent.
   bool LockForFork() {
     if (HeldByCurrentThread()) return false;
     Lock();
@@ -75,14 +65,16 @@ class SpinLock {
     if (taken) Unlock();
   }
   // In the child only the forking thread exists: whatever the state, the lock is free now.
-  void ResetInChild() {
-    holder_.store(0, std::memory_order_relaxed);
-    locked_.store(false, std::memory_order_release);
-  }
+  void ResetInChild() { owner_.store(0, std::memory_order_release); }
 
  private:
-  std::atomic<bool> locked_{false};
-  std::atomic<int> holder_{0};
+  bool TryAcquire(int self) {
+    int expected = 0;
+    return owner_.compare_exchange_strong(expected, self, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
+
+  std::atomic<int> owner_{0};  // kernel thread id of the holder, 0 when free
 };
 
 class SpinLockGuard {

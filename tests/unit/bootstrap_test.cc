@@ -44,8 +44,8 @@ TEST(Bootstrap, DoesNotOwnOtherMemory) {
   EXPECT_FALSE(Owns(&on_stack));
   EXPECT_FALSE(Owns(on_heap.data()));
   EXPECT_FALSE(Owns(nullptr));
-  EXPECT_FALSE(Owns(arena + kArenaBytes));
-  EXPECT_TRUE(Owns(arena));
+  EXPECT_FALSE(Owns(arena_memory + kArenaBytes));
+  EXPECT_TRUE(Owns(arena_memory));
 }
 
 TEST(Bootstrap, RefusesRequestsLargerThanTheArena) {

@@ -22,6 +22,7 @@ uintptr_t free_marker_key = 0;
 namespace {
 
 constexpr size_t kMaxRangeBytes = size_t{256} << 30;
+constexpr size_t kNestedReserveBytes = size_t{16} << 20;
 constexpr size_t kMaxPooledAlignment = size_t{64} << 10;
 
 // The range takes at most a quarter of an address-space limit (ulimit -v): the program needs
@@ -91,6 +92,11 @@ bool PoolEngine::Init(const common::Config& config) {
   free_marker_key = RandomKey();
   if (!arena.Init(RangeToReserve(), config.huge_pages, config.decay_ms)) return false;
   large_.Init(config.huge_pages, config.decay_ms);
+  void* reserve = os::Reserve(kNestedReserveBytes);
+  if (reserve == nullptr || !os::Commit(reserve, kNestedReserveBytes, common::HugePages::kOff)) {
+    return false;
+  }
+  nested_reserve_.Reset(static_cast<char*>(reserve), kNestedReserveBytes);
   return InitThreadHeaps();
 }
 
@@ -103,8 +109,8 @@ void* PoolEngine::Allocate(size_t size) {
 
 void* PoolEngine::AllocateNested(size_t size, size_t alignment) {
   // The interrupted call may hold the large-block lock; waiting for it would never end.
-  if (large_.HeldByCurrentThread()) return nullptr;
-  return large_.Allocate(size, alignment, true);
+  if (!large_.HeldByCurrentThread()) return large_.Allocate(size, alignment, true);
+  return nested_reserve_.Allocate(size, alignment);
 }
 
 void* PoolEngine::AllocateZeroed(size_t size) {
@@ -162,6 +168,8 @@ void PoolEngine::FreeNested(void* p) {
     block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
     // Even when this thread owns the page: the atomic list is the one safe to touch here.
     FreeRemote(page, block);
+  } else if (nested_reserve_.Owns(p)) {
+    return;
   } else if (!large_.HeldByCurrentThread()) {
     if (!large_.Free(p)) FreeForeign(p);
   }
@@ -169,6 +177,7 @@ void PoolEngine::FreeNested(void* p) {
 }
 
 void PoolEngine::FreeForeign(void* p) {
+  if (nested_reserve_.Owns(p)) return;  // reserve blocks are never reused
   if (large_.IsCachedFreeBlock(p)) {
     ReportInvalidPointer("free", p, "was already freed (double free)");
     return;
@@ -200,6 +209,8 @@ void* PoolEngine::Reallocate(void* p, size_t size) {
     old_size = page->block_size;
     // Stay put unless the block would be less than half used.
     if (size <= old_size && size >= old_size / 2) return p;
+  } else if (nested_reserve_.Owns(p)) {
+    old_size = common::BumpArena::SizeOf(p);
   } else if ((old_size = large_.UsableSize(p)) != 0) {
     if (size > kMaxPooledSize) return large_.Reallocate(p, size);
   } else {
@@ -221,6 +232,7 @@ void* PoolEngine::ReallocateForeign(void* p, size_t size) {
 }
 
 size_t PoolEngine::UsableSize(void* p) {
+  if (nested_reserve_.Owns(p)) return common::BumpArena::SizeOf(p);
   if (arena.Contains(p)) {
     Page* page = arena.PageOf(p);
     return CheckedBlock(page, p, "malloc_usable_size") != nullptr ? page->block_size : 0;

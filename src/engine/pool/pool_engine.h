@@ -9,6 +9,7 @@
 #ifndef POOLSCOPE_SRC_ENGINE_POOL_POOL_ENGINE_H_
 #define POOLSCOPE_SRC_ENGINE_POOL_POOL_ENGINE_H_
 
+#include "common/bump_arena.h"
 #include "engine/engine.h"
 #include "engine/pool/large.h"
 
@@ -43,6 +44,7 @@ class PoolEngine final : public Engine {
   void FreeNested(void* ptr);
 
   LargeBlocks large_;
+  common::BumpArena nested_reserve_;
   Engine* glibc_ = nullptr;
 };
 
