@@ -38,6 +38,15 @@ struct poolscope_stats {
   uint64_t failed_allocations;    /* calls that returned null */
 };
 
+/* Marks the start of a phase named `name` in the trace (shown on timelines and in reports).
+ * Does nothing when not recording. */
+void poolscope_mark(const char* name);
+typedef void (*poolscope_mark_fn)(const char* name);
+
+/* Writes every buffered event to the trace now (normally done every 250 ms). */
+void poolscope_flush(void);
+typedef void (*poolscope_flush_fn)(void);
+
 /* Fills *out. Returns 0, or -1 when counting is off (POOLSCOPE_STATS unset) or out is null. */
 int poolscope_get_stats(struct poolscope_stats* out);
 typedef int (*poolscope_get_stats_fn)(struct poolscope_stats* out);

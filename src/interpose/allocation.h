@@ -12,6 +12,8 @@
 
 #include "interpose/bootstrap.h"
 #include "interpose/runtime.h"
+#include "poolscope/trace_format.h"
+#include "trace/recorder.h"
 
 namespace poolscope::interpose {
 
@@ -111,6 +113,34 @@ inline void* Reallocate(void* ptr, size_t size) {
   if (e == nullptr) [[unlikely]] return FailedAllocation();
   void* p = e->Reallocate(ptr, size);
   if (p == nullptr) [[unlikely]] return FailedAllocation();
+  return p;
+}
+
+// The recorder's view of the calls above: each entry point passes its result through these.
+using trace_format::AllocKind;
+
+inline void* Traced(void* p, size_t size, AllocKind kind) {
+  if (trace::recording) [[unlikely]] trace::RecordAlloc(p, size, kind);
+  return p;
+}
+
+// Recorded before the block is released, so no other thread can have reused the address yet.
+inline void TracedRelease(void* ptr) {
+  if (trace::recording) [[unlikely]] trace::RecordFree(ptr);
+  Release(ptr);
+}
+
+inline void* TracedReallocate(void* ptr, size_t size) {
+  if (!trace::recording) [[likely]] return Reallocate(ptr, size);
+  uint64_t started = trace::Timestamp();
+  void* p = Reallocate(ptr, size);
+  if (ptr == nullptr) {
+    trace::RecordAlloc(p, size, AllocKind::kRealloc);
+  } else if (size == 0) {
+    trace::RecordFree(ptr);
+  } else if (p != nullptr) {
+    trace::RecordRealloc(ptr, p, size, started);
+  }
   return p;
 }
 

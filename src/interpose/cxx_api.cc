@@ -16,20 +16,20 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
   return alignment <= kBaseAlignment ? Allocate(size) : AllocateAligned(alignment, size);
 }
 
-void* NewOrThrow(size_t size, size_t alignment) {
+void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
   CountCall(Call::kNew);
   for (;;) {
-    if (void* p = AllocateForNew(size, alignment)) [[likely]] return p;
+    if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) throw std::bad_alloc();
     handler();
   }
 }
 
-void* NewOrNull(size_t size, size_t alignment) noexcept {
+void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
   CountCall(Call::kNew);
   for (;;) {
-    if (void* p = AllocateForNew(size, alignment)) [[likely]] return p;
+    if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) return nullptr;
     try {
@@ -42,7 +42,7 @@ void* NewOrNull(size_t size, size_t alignment) noexcept {
 
 inline void Delete(void* ptr) noexcept {
   CountCall(Call::kDelete);
-  Release(ptr);
+  TracedRelease(ptr);
 }
 
 constexpr size_t kNoAlignment = 0;
@@ -52,6 +52,7 @@ constexpr size_t kNoAlignment = 0;
 
 #define POOLSCOPE_CXX_EXPORT __attribute__((visibility("default")))
 
+using poolscope::interpose::AllocKind;
 using poolscope::interpose::Delete;
 using poolscope::interpose::kNoAlignment;
 using poolscope::interpose::NewOrNull;
@@ -61,14 +62,14 @@ using std::nothrow_t;
 using std::size_t;
 
 // clang-format off
-POOLSCOPE_CXX_EXPORT void* operator new(size_t n) { return NewOrThrow(n, kNoAlignment); }
-POOLSCOPE_CXX_EXPORT void* operator new[](size_t n) { return NewOrThrow(n, kNoAlignment); }
-POOLSCOPE_CXX_EXPORT void* operator new(size_t n, const nothrow_t&) noexcept { return NewOrNull(n, kNoAlignment); }
-POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, const nothrow_t&) noexcept { return NewOrNull(n, kNoAlignment); }
-POOLSCOPE_CXX_EXPORT void* operator new(size_t n, align_val_t a) { return NewOrThrow(n, static_cast<size_t>(a)); }
-POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, align_val_t a) { return NewOrThrow(n, static_cast<size_t>(a)); }
-POOLSCOPE_CXX_EXPORT void* operator new(size_t n, align_val_t a, const nothrow_t&) noexcept { return NewOrNull(n, static_cast<size_t>(a)); }
-POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, align_val_t a, const nothrow_t&) noexcept { return NewOrNull(n, static_cast<size_t>(a)); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n) { return NewOrThrow(n, kNoAlignment, AllocKind::kNew); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n) { return NewOrThrow(n, kNoAlignment, AllocKind::kNewArray); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n, const nothrow_t&) noexcept { return NewOrNull(n, kNoAlignment, AllocKind::kNew); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, const nothrow_t&) noexcept { return NewOrNull(n, kNoAlignment, AllocKind::kNewArray); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n, align_val_t a) { return NewOrThrow(n, static_cast<size_t>(a), AllocKind::kNew); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, align_val_t a) { return NewOrThrow(n, static_cast<size_t>(a), AllocKind::kNewArray); }
+POOLSCOPE_CXX_EXPORT void* operator new(size_t n, align_val_t a, const nothrow_t&) noexcept { return NewOrNull(n, static_cast<size_t>(a), AllocKind::kNew); }
+POOLSCOPE_CXX_EXPORT void* operator new[](size_t n, align_val_t a, const nothrow_t&) noexcept { return NewOrNull(n, static_cast<size_t>(a), AllocKind::kNewArray); }
 
 POOLSCOPE_CXX_EXPORT void operator delete(void* p) noexcept { Delete(p); }
 POOLSCOPE_CXX_EXPORT void operator delete[](void* p) noexcept { Delete(p); }

@@ -15,29 +15,29 @@ namespace ip = poolscope::interpose;
 
 POOLSCOPE_EXPORT void* malloc(size_t size) noexcept {
   CountCall(Call::kMalloc);
-  return ip::Allocate(size);
+  return ip::Traced(ip::Allocate(size), size, ip::AllocKind::kMalloc);
 }
 
 POOLSCOPE_EXPORT void free(void* ptr) noexcept {
   CountCall(Call::kFree);
-  ip::Release(ptr);
+  ip::TracedRelease(ptr);
 }
 
 POOLSCOPE_EXPORT void* calloc(size_t count, size_t size) noexcept {
   CountCall(Call::kCalloc);
-  return ip::AllocateZeroed(count, size);
+  return ip::Traced(ip::AllocateZeroed(count, size), count * size, ip::AllocKind::kCalloc);
 }
 
 POOLSCOPE_EXPORT void* realloc(void* ptr, size_t size) noexcept {
   CountCall(Call::kRealloc);
-  return ip::Reallocate(ptr, size);
+  return ip::TracedReallocate(ptr, size);
 }
 
 POOLSCOPE_EXPORT void* reallocarray(void* ptr, size_t count, size_t size) noexcept {
   CountCall(Call::kRealloc);
   size_t bytes;
   if (__builtin_mul_overflow(count, size, &bytes)) return ip::FailedAllocation();
-  return ip::Reallocate(ptr, bytes);
+  return ip::TracedReallocate(ptr, bytes);
 }
 
 POOLSCOPE_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) noexcept {
@@ -47,7 +47,7 @@ POOLSCOPE_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) n
       ((alignment / sizeof(void*)) & (alignment / sizeof(void*) - 1)) != 0) {
     return EINVAL;
   }
-  void* p = ip::AllocateAligned(alignment, size);
+  void* p = ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned);
   if (p == nullptr) return ENOMEM;
   *out = p;
   return 0;
@@ -56,24 +56,25 @@ POOLSCOPE_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) n
 // glibc 2.36's aligned_alloc is memalign: any alignment is accepted and rounded up.
 POOLSCOPE_EXPORT void* memalign(size_t alignment, size_t size) noexcept {
   CountCall(Call::kAligned);
-  return ip::AllocateAligned(alignment, size);
+  return ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned);
 }
 
 POOLSCOPE_EXPORT void* aligned_alloc(size_t alignment, size_t size) noexcept {
   CountCall(Call::kAligned);
-  return ip::AllocateAligned(alignment, size);
+  return ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned);
 }
 
 POOLSCOPE_EXPORT void* valloc(size_t size) noexcept {
   CountCall(Call::kAligned);
-  return ip::AllocateAligned(ip::kPageSize, size);
+  return ip::Traced(ip::AllocateAligned(ip::kPageSize, size), size, ip::AllocKind::kAligned);
 }
 
 POOLSCOPE_EXPORT void* pvalloc(size_t size) noexcept {
   CountCall(Call::kAligned);
   size_t rounded;
   if (__builtin_add_overflow(size, ip::kPageSize - 1, &rounded)) return ip::FailedAllocation();
-  return ip::AllocateAligned(ip::kPageSize, rounded & ~(ip::kPageSize - 1));
+  size_t bytes = rounded & ~(ip::kPageSize - 1);
+  return ip::Traced(ip::AllocateAligned(ip::kPageSize, bytes), bytes, ip::AllocKind::kAligned);
 }
 
 POOLSCOPE_EXPORT size_t malloc_usable_size(void* ptr) noexcept { return ip::UsableSize(ptr); }
@@ -81,13 +82,13 @@ POOLSCOPE_EXPORT size_t malloc_usable_size(void* ptr) noexcept { return ip::Usab
 // C23. The size and alignment hints are never trusted: a wrong hint must not corrupt the heap.
 POOLSCOPE_EXPORT void free_sized(void* ptr, size_t /*size*/) noexcept {
   CountCall(Call::kFree);
-  ip::Release(ptr);
+  ip::TracedRelease(ptr);
 }
 
 POOLSCOPE_EXPORT void free_aligned_sized(void* ptr, size_t /*alignment*/,
                                          size_t /*size*/) noexcept {
   CountCall(Call::kFree);
-  ip::Release(ptr);
+  ip::TracedRelease(ptr);
 }
 
 POOLSCOPE_EXPORT struct mallinfo2 mallinfo2() noexcept {

@@ -7,6 +7,7 @@
 #include "common/version.h"
 #include "interpose/export.h"
 #include "interpose/runtime.h"
+#include "trace/recorder.h"
 
 namespace ip = poolscope::interpose;
 
@@ -33,6 +34,10 @@ POOLSCOPE_EXPORT int poolscope_get_stats(struct poolscope_stats* out) {
   memcpy(out, &s, size);
   return 0;
 }
+
+POOLSCOPE_EXPORT void poolscope_mark(const char* name) { poolscope::trace::RecordMark(name); }
+
+POOLSCOPE_EXPORT void poolscope_flush(void) { poolscope::trace::FlushAll(); }
 
 // Read from the file by `poolscope --version` (see common/version.h).
 __attribute__((used)) static const char kEmbeddedVersion[] =

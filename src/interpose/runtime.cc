@@ -7,6 +7,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "interpose/bootstrap.h"
+#include "trace/recorder.h"
 
 namespace poolscope::interpose {
 
@@ -32,14 +33,19 @@ engine::Engine* StartEngine(const common::Config& config) {
   abort();
 }
 
+// The recorder's locks are taken first and released last: recording an event may allocate
+// (never the other way round).
 void PrepareFork() {
+  trace::ForkPrepare();
   if (engine::Engine* e = ready_engine.load(std::memory_order_acquire)) e->ForkPrepare();
 }
 void ParentAfterFork() {
   if (engine::Engine* e = ready_engine.load(std::memory_order_acquire)) e->ForkParent();
+  trace::ForkParent();
 }
 void ChildAfterFork() {
   if (engine::Engine* e = ready_engine.load(std::memory_order_acquire)) e->ForkChild();
+  trace::ForkChild();
 }
 
 void PrintCallCounts() {
@@ -63,11 +69,13 @@ __attribute__((constructor)) void OnLoad() {
   // (the loader lock this constructor may run under could be what it needs).
   ReadyEngineOrNull();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
+  trace::StartBackgroundWork();
 }
 
 // Runs at exit after the program's own atexit handlers and the destructors of libraries loaded
 // after us, so the counts cover the whole run.
 __attribute__((destructor)) void OnUnload() {
+  trace::Finish();
   if (count_calls) PrintCallCounts();
 }
 
@@ -85,6 +93,7 @@ engine::Engine* InitializeOrNull() {
   count_calls = config.stats;
   engine::Engine* e = StartEngine(config);
   ready_engine.store(e, std::memory_order_release);
+  trace::Start(config, common::NameOf(e->kind()));
   state.store(kReady, std::memory_order_release);
   initializing_here = false;
   return e;

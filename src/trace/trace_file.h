@@ -35,6 +35,8 @@ class TraceFileWriter {
   uint64_t frames_written() const { return sequence_; }
   uint64_t bytes_written() const { return bytes_; }
   int fd() const { return fd_; }
+  // Continues on another descriptor of the same file (reopened after the program closed ours).
+  void set_fd(int fd) { fd_ = fd; }
 
  private:
   bool WriteAll(const void* data, size_t size);

@@ -16,8 +16,11 @@ expected=(
   __libc_pvalloc
   # loader wrappers (RTLD_DEEPBIND stripping)
   dlopen dlmopen
+  # process lifetime, for the recorder
+  __libc_start_main exit _exit _Exit
+  execve execv execvp execvpe fexecve execl execlp execle
   # public C API (include/poolscope/poolscope.h)
-  poolscope_get_stats
+  poolscope_get_stats poolscope_mark poolscope_flush
 )
 # Every replaceable operator new and delete, by signature.
 cxx_expected=(

@@ -7,6 +7,7 @@
 #include "exit_codes.h"
 #include "library_path.h"
 #include "run.h"
+#include "summary.h"
 
 namespace poolscope::cli {
 namespace {
@@ -15,8 +16,10 @@ constexpr char kUsage[] =
     "usage: poolscope VERB [OPTIONS] [ARGS...]\n"
     "\n"
     "verbs:\n"
-    "  run [--engine NAME] [--stats] -- CMD [ARGS...]\n"
+    "  run [--engine NAME] [--trace off|full|sampled] [-o TEMPLATE] [--stats] -- CMD [ARGS...]\n"
     "        run CMD with libpoolscope.so preloaded; exits with CMD's status\n"
+    "  report TRACE\n"
+    "        totals of a trace: calls, bytes, peak heap, leaks\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help\n"
@@ -39,6 +42,20 @@ int PrintVersion() {
   return kExitOk;
 }
 
+int ReportVerb(int argc, char** argv) {
+  if (argc != 1 || argv[0][0] == '-') {
+    fputs("usage: poolscope report TRACE\n", stderr);
+    return kExitBadInput;
+  }
+  auto summary = analysis::SummarizeTrace(argv[0]);
+  if (!summary.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(summary.status().message()).c_str());
+    return kExitBadInput;
+  }
+  fputs(analysis::FormatSummary(*summary, argv[0]).c_str(), stdout);
+  return kExitOk;
+}
+
 }  // namespace
 }  // namespace poolscope::cli
 
@@ -55,6 +72,7 @@ int main(int argc, char** argv) {
   }
   if (verb == "--version" || verb == "version") return PrintVersion();
   if (verb == "run") return RunVerb(argc - 2, argv + 2);
+  if (verb == "report") return ReportVerb(argc - 2, argv + 2);
   fprintf(stderr, "poolscope: unknown verb '%s'\n%s", verb.c_str(), kUsage);
   return kExitBadInput;
 }

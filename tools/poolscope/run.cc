@@ -22,20 +22,28 @@
 #include "common/engine_kind.h"
 #include "exit_codes.h"
 #include "library_path.h"
+#include "summary.h"
 
 extern char** environ;
 
 namespace poolscope::cli {
 
 const char kRunUsage[] =
-    "usage: poolscope run [--engine NAME] [--stats] -- CMD [ARGS...]\n"
-    "  --engine NAME  allocator serving the program (default %s; one of %s)\n"
-    "  --stats        print the library's per-call counts when the program exits\n";
+    "usage: poolscope run [OPTIONS] [--] CMD [ARGS...]\n"
+    "  --engine NAME         allocator serving the program (default %s; one of %s)\n"
+    "  --trace MODE          off, full (every call; the default) or sampled\n"
+    "  --sample-bytes N      mean bytes between samples with --trace sampled (default 524288)\n"
+    "  -o, --output TEMPLATE where traces go: %%p pid, %%r MPI rank, %%h host, %%t start time\n"
+    "                        (default poolscope.%%p.trace)\n"
+    "  --stats               print the library's per-call counts when the program exits\n";
 
 namespace {
 
 struct RunOptions {
   std::optional<std::string> engine;
+  std::string trace = "full";
+  std::optional<std::string> sample_bytes;
+  std::string output = "poolscope.%p.trace";
   bool stats = false;
   std::vector<char*> command;
 };
@@ -69,20 +77,39 @@ RunOptions ParseRunOptions(int argc, char** argv) {
       PrintRunUsage(stdout);
       exit(0);
     }
+    // --name VALUE or --name=VALUE
+    auto value_of = [&](const char* name, const char* short_name = nullptr) -> std::optional<std::string> {
+      std::string long_eq = absl::StrCat(name, "=");
+      if (arg == name || (short_name != nullptr && arg == short_name)) {
+        if (i + 1 >= argc) UsageError(absl::StrCat(arg, " needs a value"));
+        return std::string(argv[++i]);
+      }
+      if (absl::StartsWith(arg, long_eq)) return arg.substr(long_eq.size());
+      return std::nullopt;
+    };
     if (arg == "--stats") {
       options.stats = true;
-    } else if (arg == "--engine" || arg.rfind("--engine=", 0) == 0) {
-      std::string value;
-      if (arg == "--engine") {
-        if (i + 1 >= argc) UsageError("--engine needs a value");
-        value = argv[++i];
-      } else {
-        value = arg.substr(strlen("--engine="));
-      }
+    } else if (auto engine = value_of("--engine")) {
       bool known = false;
-      for (const auto& e : common::kEngineNames) known |= value == e.name;
-      if (!known) UsageError(absl::StrCat("unknown engine '", value, "' (one of ", EngineChoices(), ")"));
-      options.engine = value;
+      for (const auto& e : common::kEngineNames) known |= *engine == e.name;
+      if (!known) {
+        UsageError(absl::StrCat("unknown engine '", *engine, "' (one of ", EngineChoices(), ")"));
+      }
+      options.engine = *engine;
+    } else if (auto trace = value_of("--trace")) {
+      if (*trace != "off" && *trace != "full" && *trace != "sampled") {
+        UsageError(absl::StrCat("unknown trace mode '", *trace, "' (one of off|full|sampled)"));
+      }
+      options.trace = *trace;
+    } else if (auto bytes = value_of("--sample-bytes")) {
+      if (bytes->empty() || bytes->find_first_not_of("0123456789") != std::string::npos ||
+          *bytes == "0") {
+        UsageError(absl::StrCat("--sample-bytes needs a positive integer, not '", *bytes, "'"));
+      }
+      options.sample_bytes = *bytes;
+    } else if (auto output = value_of("--output", "-o")) {
+      if (output->empty()) UsageError("-o needs a path template");
+      options.output = *output;
     } else if (!arg.empty() && arg[0] == '-') {
       UsageError(absl::StrCat("unknown option ", arg));
     } else {
@@ -165,6 +192,9 @@ std::vector<std::string> ChildEnvironment(const RunOptions& options, const std::
       if (!existing.empty()) preload = absl::StrCat(lib, ":", existing);
     } else if (options.engine && absl::StartsWith(var, "POOLSCOPE_ENGINE=")) {
     } else if (options.stats && absl::StartsWith(var, "POOLSCOPE_STATS=")) {
+    } else if (options.sample_bytes && absl::StartsWith(var, "POOLSCOPE_SAMPLE_BYTES=")) {
+    } else if (absl::StartsWith(var, "POOLSCOPE_TRACE=") ||
+               absl::StartsWith(var, "POOLSCOPE_OUTPUT=")) {
     } else {
       env.emplace_back(var);
     }
@@ -172,7 +202,39 @@ std::vector<std::string> ChildEnvironment(const RunOptions& options, const std::
   env.push_back(absl::StrCat("LD_PRELOAD=", preload));
   if (options.engine) env.push_back(absl::StrCat("POOLSCOPE_ENGINE=", *options.engine));
   if (options.stats) env.push_back("POOLSCOPE_STATS=1");
+  if (options.sample_bytes) env.push_back(absl::StrCat("POOLSCOPE_SAMPLE_BYTES=", *options.sample_bytes));
+  env.push_back(absl::StrCat("POOLSCOPE_TRACE=", options.trace));
+  env.push_back(absl::StrCat("POOLSCOPE_OUTPUT=", options.output));
   return env;
+}
+
+// The summary of the program's own trace (its first image: pid, generation 0), on stderr so
+// the program's stdout stays its own. A program that ignores LD_PRELOAD leaves no trace.
+void PrintTraceSummary(const std::string& output, pid_t pid) {
+  char host[256] = "unknown";
+  gethostname(host, sizeof(host) - 1);
+  std::string path;
+  for (size_t i = 0; i < output.size(); ++i) {
+    if (output[i] == '%' && i + 1 < output.size() && output[i + 1] == 'p') {
+      absl::StrAppend(&path, pid);
+      ++i;
+    } else if (output[i] == '%' && i + 1 < output.size() && output[i + 1] == 'h') {
+      absl::StrAppend(&path, host);
+      ++i;
+    } else {
+      path.push_back(output[i]);
+    }
+  }
+  if (path.find('%') != std::string::npos || access(path.c_str(), R_OK) != 0) {
+    fprintf(stderr, "poolscope: traces written as %s\n", output.c_str());
+    return;
+  }
+  auto summary = analysis::SummarizeTrace(path);
+  if (!summary.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(summary.status().message()).c_str());
+    return;
+  }
+  fputs(analysis::FormatSummary(*summary, path).c_str(), stderr);
 }
 
 volatile sig_atomic_t child_pid = 0;
@@ -262,6 +324,7 @@ int RunVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: cannot execute %s: %s\n", path->c_str(), strerror(exec_errno));
     return exec_errno == ENOENT ? kExitRunNotFound : kExitRunCannotExecute;
   }
+  if (options.trace != "off") PrintTraceSummary(options.output, pid);
   return status;
 }
 

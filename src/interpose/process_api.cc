@@ -1,0 +1,137 @@
+// Process lifetime entry points, wrapped for the recorder: how the program ends (its exit
+// status, and a last flush on _exit, which skips destructors) and exec (which kills the flusher
+// thread and replaces the image: buffered events are written first). Each forwards to glibc's
+// definition, found with dlsym(RTLD_NEXT), and behaves exactly as it when recording is off.
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "interpose/export.h"
+#include "trace/recorder.h"
+
+namespace {
+
+template <typename Fn>
+Fn Next(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+using MainFn = int (*)(int, char**, char**);
+MainFn program_main = nullptr;
+
+int MainReturningStatus(int argc, char** argv, char** envp) {
+  int status = program_main(argc, argv, envp);
+  poolscope::trace::NoteExitStatus(status);
+  return status;
+}
+
+// exec* other than execve reach the kernel inside glibc without passing through execve's PLT
+// entry, so each is wrapped. Argument lists of the l-forms are gathered on the stack.
+constexpr int kMaxListArguments = 4096;
+
+// Copies `first` and the char* arguments after it, up to and including the null, into `args`.
+// Returns false when there are too many.
+bool GatherArguments(const char* first, va_list* list, char** args) {
+  args[0] = const_cast<char*>(first);
+  for (int i = 1; args[i - 1] != nullptr; ++i) {
+    if (i == kMaxListArguments) return false;
+    args[i] = va_arg(*list, char*);
+  }
+  return true;
+}
+
+}  // namespace
+
+using StartMainFn = int (*)(MainFn, int, char**, void (*)(), void (*)(), void (*)(), void*);
+
+// Called by the program's _start: main is swapped for a wrapper that sees its return value.
+POOLSCOPE_EXPORT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(),
+                                       void (*fini)(), void (*rtld_fini)(), void* stack_end) {
+  program_main = main;
+  auto next = Next<StartMainFn>("__libc_start_main");
+  return next(MainReturningStatus, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+POOLSCOPE_EXPORT void exit(int status) noexcept {
+  poolscope::trace::NoteExitStatus(status);
+  Next<void (*)(int)>("exit")(status);
+  __builtin_unreachable();
+}
+
+POOLSCOPE_EXPORT void _exit(int status) noexcept {
+  poolscope::trace::NoteExitStatus(status);
+  poolscope::trace::Finish();
+  Next<void (*)(int)>("_exit")(status);
+  __builtin_unreachable();
+}
+
+POOLSCOPE_EXPORT void _Exit(int status) noexcept { _exit(status); }
+
+POOLSCOPE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
+  poolscope::trace::BeforeExec();
+  return Next<int (*)(const char*, char* const*, char* const*)>("execve")(path, argv, envp);
+}
+
+POOLSCOPE_EXPORT int execv(const char* path, char* const argv[]) noexcept {
+  poolscope::trace::BeforeExec();
+  return Next<int (*)(const char*, char* const*)>("execv")(path, argv);
+}
+
+POOLSCOPE_EXPORT int execvp(const char* file, char* const argv[]) noexcept {
+  poolscope::trace::BeforeExec();
+  return Next<int (*)(const char*, char* const*)>("execvp")(file, argv);
+}
+
+POOLSCOPE_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
+  poolscope::trace::BeforeExec();
+  return Next<int (*)(const char*, char* const*, char* const*)>("execvpe")(file, argv, envp);
+}
+
+POOLSCOPE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) noexcept {
+  poolscope::trace::BeforeExec();
+  return Next<int (*)(int, char* const*, char* const*)>("fexecve")(fd, argv, envp);
+}
+
+POOLSCOPE_EXPORT int execl(const char* path, const char* arg, ...) noexcept {
+  char* args[kMaxListArguments];
+  va_list list;
+  va_start(list, arg);
+  bool fits = GatherArguments(arg, &list, args);
+  va_end(list);
+  if (!fits) {
+    errno = E2BIG;
+    return -1;
+  }
+  return execv(path, args);
+}
+
+POOLSCOPE_EXPORT int execlp(const char* file, const char* arg, ...) noexcept {
+  char* args[kMaxListArguments];
+  va_list list;
+  va_start(list, arg);
+  bool fits = GatherArguments(arg, &list, args);
+  va_end(list);
+  if (!fits) {
+    errno = E2BIG;
+    return -1;
+  }
+  return execvp(file, args);
+}
+
+POOLSCOPE_EXPORT int execle(const char* path, const char* arg, ...) noexcept {
+  char* args[kMaxListArguments];
+  va_list list;
+  va_start(list, arg);
+  bool fits = GatherArguments(arg, &list, args);
+  char** envp = fits ? va_arg(list, char**) : nullptr;
+  va_end(list);
+  if (!fits) {
+    errno = E2BIG;
+    return -1;
+  }
+  return execve(path, args, envp);
+}

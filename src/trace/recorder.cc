@@ -1,0 +1,886 @@
+#include "trace/recorder.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "common/log.h"
+#include "common/spinlock.h"
+#include "trace/output_path.h"
+#include "trace/sampler.h"
+#include "trace/stack_table.h"
+#include "trace/trace_file.h"
+#include "trace/unwinder.h"
+
+namespace poolscope::trace {
+
+bool recording = false;
+
+namespace {
+
+namespace tf = trace_format;
+
+constexpr size_t kBufferBytes = size_t{256} << 10;
+constexpr size_t kProcessBufferBytes = size_t{64} << 10;
+constexpr int kMaxThreads = 4096;
+constexpr size_t kMaxStackNodes = size_t{1} << 22;
+constexpr size_t kSampledSlots = size_t{1} << 20;
+constexpr int kFlushIntervalMs = 250;
+constexpr int kHugePageSampleEvery = 4;  // flusher rounds between smaps_rollup reads
+constexpr int kMaxModules = 2048;
+constexpr size_t kModulePathBytes = 512;
+constexpr size_t kMaxBuildId = 40;
+
+// Set while this thread runs recorder code: anything it allocates is not an event.
+__thread int inside_recorder __attribute__((tls_model("initial-exec"))) = 0;
+
+class RecorderScope {
+ public:
+  RecorderScope() { ++inside_recorder; }
+  ~RecorderScope() { --inside_recorder; }
+};
+
+uint64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void* MapZeroed(size_t size) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+// One per recording thread, in memory mapped for it and reused after the thread exits.
+struct ThreadState {
+  explicit ThreadState(uint8_t* memory) : buffer(memory), encoder(memory, kBufferBytes) {}
+
+  common::SpinLock lock;
+  uint32_t id = 0;
+  uint64_t kernel_tid = 0;
+  uint64_t file_generation = 0;  // the file its ThreadStart went to
+  uint8_t* buffer;
+  tf::FrameEncoder encoder;
+  ByteSampler sampler;
+  int last_depth = 0;  // the previous stack, whose outer nodes the next one may share
+  uintptr_t last_frames[common::kMaxStackDepth] = {};
+  uint64_t last_nodes[common::kMaxStackDepth] = {};
+};
+
+struct Module {
+  uint64_t base;
+  uint64_t size;
+  char path[kModulePathBytes];
+  uint8_t build_id[kMaxBuildId];
+  uint32_t build_id_size;
+  bool seen;  // in the latest scan
+};
+
+struct Recorder {
+  common::TraceMode mode = common::TraceMode::kOff;
+  uint64_t sample_bytes = 0;
+  uint64_t sample_seed = 0;
+  int stack_depth = 0;
+  char output_template[common::kMaxOutputTemplate] = {};
+  char engine[16] = {};
+  char path[PATH_MAX] = {};
+
+  // The file, opened lazily by the first write of each process (fork children start their
+  // own). Identity is checked before each write: the program may close or dup2 over the fd.
+  common::SpinLock write_lock;
+  TraceFileWriter* writer = nullptr;
+  alignas(TraceFileWriter) char writer_storage[sizeof(TraceFileWriter)] = {};
+  int fd = -1;
+  dev_t device = 0;
+  ino_t inode = 0;
+  uint64_t file_generation = 0;  // +1 per file this recorder opens (fork children)
+  uint64_t exec_generation = 0;
+  bool failed = false;
+
+  common::SpinLock process_lock;  // the process-level (thread 0) encoder
+  uint8_t* process_buffer = nullptr;
+  alignas(tf::FrameEncoder) char process_encoder_storage[sizeof(tf::FrameEncoder)] = {};
+  tf::FrameEncoder* process_encoder = nullptr;
+
+  common::SpinLock slots_lock;
+  ThreadState* slots[kMaxThreads] = {};
+  bool slot_in_use[kMaxThreads] = {};
+  std::atomic<uint32_t> next_thread_id{1};
+  bool thread_cap_reported = false;
+  pthread_key_t thread_key = 0;
+
+  StackTable stacks;
+  std::atomic<bool> stack_cap_reported{false};
+  std::atomic<uintptr_t>* sampled = nullptr;  // open addressing; 0 empty, 1 deleted
+
+  Module* modules = nullptr;
+  int module_count = 0;
+
+  std::atomic<bool> flusher_running{false};
+  bool stop_flusher = false;  // under flusher_mutex
+  pthread_mutex_t flusher_mutex = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t flusher_wake = PTHREAD_COND_INITIALIZER;
+  pthread_t flusher = 0;
+
+  uint64_t pid = 0;  // a vfork child shares our memory but has another pid: it must not write
+  uint64_t start_realtime_ns = 0;
+  uint64_t start_monotonic_ns = 0;
+  std::atomic<bool> exit_status_known{false};
+  int exit_status = 0;
+  std::atomic<bool> finished{false};
+};
+
+// Constant-initialised: Start may run (inside the first malloc) before any constructor.
+constinit Recorder r;
+__thread ThreadState* thread_state __attribute__((tls_model("initial-exec"))) = nullptr;
+
+void StopRecording(const char* why, int error) {
+  if (!recording) return;
+  recording = false;
+  r.failed = true;
+  common::LogLine("cannot write the trace %s (%s: %s); recording stopped, the program goes on",
+                  r.path, why, strerror(error));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file.
+
+void WriteProcessRecordLocked();
+void WriteModulesLocked();
+
+// Picks the path and creates the file: mode 0600, never following a symlink, never
+// overwriting. The same pid after exec finds its earlier file and takes the next generation.
+bool OpenFileLocked() {
+  char host[256] = "unknown";
+  gethostname(host, sizeof(host) - 1);
+  OutputFacts facts{static_cast<uint64_t>(getpid()), MpiRankFromEnvironment(), host,
+                    r.start_realtime_ns / 1000000000};
+  char base[PATH_MAX];
+  if (!ExpandOutputPath(r.output_template, facts, base, sizeof(base))) {
+    common::LogLine("POOLSCOPE_OUTPUT expands to a path that is too long; recording is off");
+    return false;
+  }
+  int fd = -1;
+  for (uint64_t generation = 0; generation < 1000; ++generation) {
+    if (generation == 0) {
+      common::Format(r.path, sizeof(r.path), "%s", base);
+    } else {
+      common::Format(r.path, sizeof(r.path), "%s.%llu", base,
+                     static_cast<unsigned long long>(generation));
+    }
+    fd = open(r.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      r.exec_generation = generation;
+      break;
+    }
+    if (errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    common::LogLine("cannot create the trace %s: %s; recording is off", r.path, strerror(errno));
+    return false;
+  }
+  // Far from the low numbers programs close, dup2 over and hand to children.
+  struct rlimit limit;
+  int high = 1000;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 1064) {
+    high = static_cast<int>(limit.rlim_cur) > 64 ? static_cast<int>(limit.rlim_cur) - 32 : 3;
+  }
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, high);
+  if (moved >= 0) {
+    close(fd);
+    fd = moved;
+  }
+  struct stat st;
+  fstat(fd, &st);
+  r.fd = fd;
+  r.device = st.st_dev;
+  r.inode = st.st_ino;
+  r.writer = new (r.writer_storage) TraceFileWriter();
+  if (!r.writer->Open(fd)) {
+    StopRecording("writing the header", errno);
+    return false;
+  }
+  ++r.file_generation;
+  WriteProcessRecordLocked();
+  WriteModulesLocked();
+  return true;
+}
+
+// The fd still names our file; a program that closed it or dup2'd something over it gets its
+// own bytes left alone, and we reopen ours by path.
+bool FileStillOursLocked() {
+  struct stat st;
+  if (fstat(r.fd, &st) == 0 && st.st_dev == r.device && st.st_ino == r.inode) return true;
+  int fd = open(r.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  if (fstat(fd, &st) != 0 || st.st_dev != r.device || st.st_ino != r.inode) {
+    close(fd);
+    return false;
+  }
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, r.fd > 3 ? r.fd : 3);
+  if (moved >= 0) {
+    close(fd);
+    fd = moved;
+  }
+  r.fd = fd;
+  r.writer->set_fd(fd);
+  return true;
+}
+
+bool WriteFrameLocked(uint32_t thread, const uint8_t* data, size_t size) {
+  if (!recording || size == 0) return recording;
+  if (r.writer == nullptr && !OpenFileLocked()) {
+    recording = false;
+    return false;
+  }
+  if (!FileStillOursLocked()) {
+    StopRecording("the program closed its descriptor and the file is gone", EBADF);
+    return false;
+  }
+  if (!r.writer->WriteFrame(thread, data, size)) {
+    StopRecording("write failed", errno);
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process-level records (thread 0).
+
+template <typename Put>
+void PutProcessLevel(Put put) {
+  common::SpinLockGuard guard(r.process_lock);
+  if (!put(*r.process_encoder)) {
+    {
+      common::SpinLockGuard write(r.write_lock);
+      WriteFrameLocked(0, r.process_encoder->data(), r.process_encoder->size());
+    }
+    r.process_encoder->Reset();
+    put(*r.process_encoder);
+  }
+}
+
+void FlushProcessLevelLocked() {
+  WriteFrameLocked(0, r.process_encoder->data(), r.process_encoder->size());
+  r.process_encoder->Reset();
+}
+
+size_t ReadSmallFile(const char* path, char* buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t n = 0;
+  while (n + 1 < cap) {
+    ssize_t got = read(fd, buf + n, cap - 1 - n);
+    if (got <= 0) break;
+    n += static_cast<size_t>(got);
+  }
+  close(fd);
+  buf[n] = '\0';
+  return n;
+}
+
+// Written directly into a frame of its own, ahead of everything else in the file.
+void WriteProcessRecordLocked() {
+  static char exe[PATH_MAX];
+  static char command_line[4096];
+  static char host[256];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  size_t args = ReadSmallFile("/proc/self/cmdline", command_line, sizeof(command_line));
+  if (args > 0 && command_line[args - 1] == '\0') --args;
+  gethostname(host, sizeof(host) - 1);
+  const char* rank = MpiRankFromEnvironment();
+  tf::ProcessRecord p;
+  p.pid = static_cast<uint64_t>(getpid());
+  p.parent_pid = static_cast<uint64_t>(getppid());
+  p.exec_generation = r.exec_generation;
+  p.executable = exe;
+  p.command_line = std::string_view(command_line, args);
+  p.host = host;
+  p.mpi_rank = rank != nullptr ? strtoll(rank, nullptr, 10) : -1;
+  p.engine = r.engine;
+  p.page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  p.huge_page_size = size_t{2} << 20;
+  p.start_realtime_ns = r.start_realtime_ns;
+  p.start_monotonic_ns = r.start_monotonic_ns;
+  p.sample_bytes = r.mode == common::TraceMode::kSampled ? r.sample_bytes : 0;
+  uint8_t buffer[sizeof(exe) + sizeof(command_line) + 512];
+  tf::FrameEncoder encoder(buffer, sizeof(buffer));
+  encoder.PutProcess(p);
+  if (!r.writer->WriteFrame(0, encoder.data(), encoder.size())) StopRecording("write failed", errno);
+}
+
+void WriteModulesLocked() {
+  uint8_t buffer[kModulePathBytes + kMaxBuildId + 128];
+  uint64_t now = NowNs();
+  for (int i = 0; i < r.module_count; ++i) {
+    const Module& m = r.modules[i];
+    tf::FrameEncoder encoder(buffer, sizeof(buffer));
+    encoder.PutModuleLoad({now, m.base, m.size, m.path,
+                           std::string_view(reinterpret_cast<const char*>(m.build_id),
+                                            m.build_id_size)});
+    // Modules written at file creation go out as one small frame each: rare, and it keeps
+    // this path free of the process encoder's lock.
+    if (!r.writer->WriteFrame(0, encoder.data(), encoder.size())) {
+      StopRecording("write failed", errno);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Modules: listed with dl_iterate_phdr (only ever from the constructor or the flusher thread,
+// never under our locks: it takes the loader's lock, which an allocating dlopen may hold).
+
+struct ModuleScan {
+  Module found[kMaxModules];
+  int count;
+};
+
+int CollectModule(struct dl_phdr_info* info, size_t, void* data) {
+  auto* scan = static_cast<ModuleScan*>(data);
+  if (scan->count >= kMaxModules) return 1;
+  Module& m = scan->found[scan->count];
+  m = Module{};
+  uint64_t low = UINT64_MAX, high = 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD) {
+      low = ph.p_vaddr < low ? ph.p_vaddr : low;
+      high = ph.p_vaddr + ph.p_memsz > high ? ph.p_vaddr + ph.p_memsz : high;
+    } else if (ph.p_type == PT_NOTE) {
+      auto* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+      const char* end = p + ph.p_memsz;
+      while (p + sizeof(ElfW(Nhdr)) <= end) {
+        auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+        const char* name = p + sizeof(*note);
+        const char* desc = name + ((note->n_namesz + 3) & ~3u);
+        if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+            note->n_descsz <= kMaxBuildId) {
+          memcpy(m.build_id, desc, note->n_descsz);
+          m.build_id_size = note->n_descsz;
+        }
+        p = desc + ((note->n_descsz + 3) & ~3u);
+      }
+    }
+  }
+  m.base = info->dlpi_addr;
+  m.size = high > low ? high - low : 0;
+  const char* name = info->dlpi_name;
+  if (name == nullptr || name[0] == '\0') {
+    // The main program: its path is /proc/self/exe.
+    ssize_t n = readlink("/proc/self/exe", m.path, sizeof(m.path) - 1);
+    m.path[n > 0 ? n : 0] = '\0';
+  } else {
+    common::Format(m.path, sizeof(m.path), "%s", name);
+  }
+  if (m.size > 0) ++scan->count;
+  return 0;
+}
+
+// Compares the loaded modules with the last scan and records what changed.
+void ScanModules() {
+  static ModuleScan scan;  // only the constructor and then the flusher thread call this
+  scan.count = 0;
+  dl_iterate_phdr(CollectModule, &scan);
+  uint64_t now = NowNs();
+  for (int i = 0; i < r.module_count; ++i) r.modules[i].seen = false;
+  for (int i = 0; i < scan.count; ++i) {
+    Module& m = scan.found[i];
+    bool known = false;
+    for (int j = 0; j < r.module_count && !known; ++j) {
+      if (r.modules[j].base == m.base && strcmp(r.modules[j].path, m.path) == 0) {
+        r.modules[j].seen = known = true;
+      }
+    }
+    if (known || r.module_count >= kMaxModules) continue;
+    m.seen = true;
+    r.modules[r.module_count++] = m;
+    PutProcessLevel([&](tf::FrameEncoder& e) {
+      return e.PutModuleLoad({now, m.base, m.size, m.path,
+                              std::string_view(reinterpret_cast<const char*>(m.build_id),
+                                               m.build_id_size)});
+    });
+  }
+  for (int i = 0; i < r.module_count;) {
+    Module& m = r.modules[i];
+    if (m.seen) {
+      ++i;
+      continue;
+    }
+    PutProcessLevel([&](tf::FrameEncoder& e) {
+      return e.PutModuleUnload({now, m.base, m.size, m.path, {}});
+    });
+    r.modules[i] = r.modules[--r.module_count];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads.
+
+void FlushThreadLocked(ThreadState* t) {
+  if (t->encoder.size() == 0) return;
+  {
+    common::SpinLockGuard write(r.write_lock);
+    WriteFrameLocked(t->id, t->encoder.data(), t->encoder.size());
+  }
+  t->encoder.Reset();
+}
+
+void OnThreadExit(void* value) {
+  auto* t = static_cast<ThreadState*>(value);
+  RecorderScope scope;
+  {
+    common::SpinLockGuard guard(t->lock);
+    if (recording) t->encoder.PutThreadExit({NowNs(), t->kernel_tid});
+    FlushThreadLocked(t);
+  }
+  thread_state = nullptr;
+  common::SpinLockGuard guard(r.slots_lock);
+  for (int i = 0; i < kMaxThreads; ++i) {
+    if (r.slots[i] == t) r.slot_in_use[i] = false;
+  }
+}
+
+ThreadState* StateForThisThread() {
+  if (thread_state != nullptr) [[likely]] return thread_state;
+  ThreadState* t = nullptr;
+  {
+    common::SpinLockGuard guard(r.slots_lock);
+    for (int i = 0; i < kMaxThreads && t == nullptr; ++i) {
+      if (r.slot_in_use[i]) continue;
+      if (r.slots[i] == nullptr) {
+        auto* memory = static_cast<ThreadState*>(MapZeroed(sizeof(ThreadState)));
+        auto* buffer = static_cast<uint8_t*>(MapZeroed(kBufferBytes));
+        if (memory == nullptr || buffer == nullptr) break;
+        r.slots[i] = new (memory) ThreadState(buffer);
+      }
+      r.slot_in_use[i] = true;
+      t = r.slots[i];
+    }
+    if (t == nullptr) {
+      if (!r.thread_cap_reported) {
+        r.thread_cap_reported = true;
+        PutProcessLevel([](tf::FrameEncoder& e) {
+          return e.PutCapReached({NowNs(), tf::Cap::kThreadCount});
+        });
+      }
+      return nullptr;
+    }
+  }
+  t->id = r.next_thread_id.fetch_add(1, std::memory_order_relaxed);
+  t->kernel_tid = static_cast<uint64_t>(syscall(SYS_gettid));
+  t->file_generation = 0;
+  t->encoder.Reset();
+  t->last_depth = 0;
+  t->sampler.Init(r.sample_bytes, r.sample_seed ^ (t->id * 0x9e3779b97f4a7c15ULL));
+  thread_state = t;
+  pthread_setspecific(r.thread_key, t);
+  return t;
+}
+
+// Emits ThreadStart into the thread's buffer the first time it records into this file.
+void EnsureThreadStartedLocked(ThreadState* t, uint64_t now) {
+  if (t->file_generation == r.file_generation + 1) return;
+  t->file_generation = r.file_generation + 1;
+  if (!t->encoder.PutThreadStart({now, t->kernel_tid})) {
+    FlushThreadLocked(t);
+    t->encoder.PutThreadStart({now, t->kernel_tid});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stacks.
+
+// Frames of libpoolscope itself (the entry point and the recorder) are dropped from the top.
+uintptr_t own_text_begin = 0;
+uintptr_t own_text_end = 0;
+
+void FindOwnText() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&FindOwnText), &info) == 0) return;
+  auto base = reinterpret_cast<uintptr_t>(info.dli_fbase);
+  auto* ehdr = reinterpret_cast<const ElfW(Ehdr)*>(base);
+  auto* phdr = reinterpret_cast<const ElfW(Phdr)*>(base + ehdr->e_phoff);
+  for (int i = 0; i < ehdr->e_phnum; ++i) {
+    if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_X)) {
+      own_text_begin = base + phdr[i].p_vaddr;
+      own_text_end = own_text_begin + phdr[i].p_memsz;
+    }
+  }
+}
+
+// Captures the caller's stack and returns its node id, emitting new nodes into the thread's
+// buffer (its lock held, so nodes always precede the event naming them).
+uint64_t InternStackLocked(ThreadState* t, const uintptr_t* frames, int depth) {
+  // Reuse the nodes of the outer frames this stack shares with the thread's previous one.
+  int shared = 0;
+  while (shared < depth && shared < t->last_depth &&
+         frames[depth - 1 - shared] == t->last_frames[t->last_depth - 1 - shared]) {
+    ++shared;
+  }
+  uint64_t nodes[common::kMaxStackDepth];
+  for (int i = 0; i < shared; ++i) {
+    nodes[depth - 1 - i] = t->last_nodes[t->last_depth - 1 - i];
+  }
+  uint64_t parent = shared > 0 ? nodes[depth - shared] : 0;
+  for (int i = depth - 1 - shared; i >= 0; --i) {
+    bool created;
+    uint64_t id = r.stacks.Intern(parent, frames[i], &created);
+    if (id == 0) {
+      if (!r.stack_cap_reported.exchange(true)) {
+        PutProcessLevel([](tf::FrameEncoder& e) {
+          return e.PutCapReached({NowNs(), tf::Cap::kStackTable});
+        });
+      }
+      t->last_depth = 0;
+      return 0;
+    }
+    if (created && !t->encoder.PutStackNode({id, parent, frames[i]})) {
+      FlushThreadLocked(t);
+      t->encoder.PutStackNode({id, parent, frames[i]});
+    }
+    nodes[i] = id;
+    parent = id;
+  }
+  memcpy(t->last_frames, frames, sizeof(uintptr_t) * depth);
+  memcpy(t->last_nodes, nodes, sizeof(uint64_t) * depth);
+  t->last_depth = depth;
+  return depth > 0 ? nodes[0] : 0;
+}
+
+int CaptureCallerStack(uintptr_t* frames) {
+  uintptr_t raw[common::kMaxStackDepth + 16];
+  int n = CaptureStack(raw, r.stack_depth + 16);
+  int skip = 0;
+  while (skip < n && raw[skip] >= own_text_begin && raw[skip] < own_text_end) ++skip;
+  int depth = n - skip < r.stack_depth ? n - skip : r.stack_depth;
+  memcpy(frames, raw + skip, sizeof(uintptr_t) * (depth > 0 ? depth : 0));
+  return depth > 0 ? depth : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampled blocks: a lock-free set of addresses, so a free can tell whether its block was
+// recorded without taking a lock.
+
+constexpr uintptr_t kDeleted = 1;
+
+size_t SampledSlot(uintptr_t p) { return ((p >> 4) * 0x9e3779b97f4a7c15ULL) >> 44; }
+
+bool RememberSampled(uintptr_t p) {
+  for (size_t i = SampledSlot(p), probes = 0; probes < 64; i = (i + 1) & (kSampledSlots - 1), ++probes) {
+    uintptr_t seen = r.sampled[i].load(std::memory_order_relaxed);
+    if ((seen == 0 || seen == kDeleted) &&
+        r.sampled[i].compare_exchange_strong(seen, p, std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ForgetSampled(uintptr_t p) {
+  for (size_t i = SampledSlot(p), probes = 0; probes < 64; i = (i + 1) & (kSampledSlots - 1), ++probes) {
+    uintptr_t seen = r.sampled[i].load(std::memory_order_relaxed);
+    if (seen == 0) return false;
+    if (seen == p) return r.sampled[i].compare_exchange_strong(seen, kDeleted, std::memory_order_relaxed);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flushing.
+
+void FlushEveryThread(bool try_only) {
+  for (int i = 0; i < kMaxThreads; ++i) {
+    ThreadState* t = r.slots[i];
+    if (t == nullptr) continue;
+    if (try_only) {
+      if (!t->lock.TryLock()) continue;
+    } else {
+      t->lock.Lock();
+    }
+    FlushThreadLocked(t);
+    t->lock.Unlock();
+  }
+  common::SpinLockGuard guard(r.process_lock);
+  common::SpinLockGuard write(r.write_lock);
+  FlushProcessLevelLocked();
+}
+
+void SampleMemory(bool with_huge_pages) {
+  char text[4096];
+  tf::MemorySampleRecord s{};
+  s.timestamp_ns = NowNs();
+  if (ReadSmallFile("/proc/self/statm", text, sizeof(text)) > 0) {
+    unsigned long long size_pages = 0, resident_pages = 0;
+    const char* p = text;
+    size_pages = strtoull(p, const_cast<char**>(&p), 10);
+    resident_pages = strtoull(p, nullptr, 10);
+    (void)size_pages;
+    s.rss_bytes = resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  }
+  if (with_huge_pages && ReadSmallFile("/proc/self/smaps_rollup", text, sizeof(text)) > 0) {
+    if (const char* line = strstr(text, "AnonHugePages:")) {
+      s.anon_huge_bytes = strtoull(line + strlen("AnonHugePages:"), nullptr, 10) * 1024;
+    }
+  }
+  PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutMemorySample(s); });
+}
+
+// Sleeps until the next round, or until Finish wakes it to stop; true when it should stop.
+bool WaitForNextRound() {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_nsec += kFlushIntervalMs * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec += 1;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&r.flusher_mutex);
+  while (!r.stop_flusher && pthread_cond_timedwait(&r.flusher_wake, &r.flusher_mutex, &deadline) == 0) {
+  }
+  bool stop = r.stop_flusher;
+  pthread_mutex_unlock(&r.flusher_mutex);
+  return stop;
+}
+
+void* FlusherMain(void*) {
+  RecorderScope scope;  // its own allocations (none expected) are never events
+  for (int round = 0; !WaitForNextRound(); ++round) {
+    if (!recording) continue;
+    ScanModules();
+    SampleMemory(round % kHugePageSampleEvery == 0);
+    FlushEveryThread(/*try_only=*/false);
+  }
+  return nullptr;
+}
+
+void StartFlusher() {
+  bool expected = false;
+  if (!r.flusher_running.compare_exchange_strong(expected, true)) return;
+  RecorderScope scope;
+  // The flusher blocks every signal: programs that route signals with sigwait or signalfd
+  // must never see it take one.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  r.stop_flusher = false;
+  if (pthread_create(&r.flusher, nullptr, FlusherMain, nullptr) != 0) {
+    r.flusher_running.store(false);
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+void Start(const common::Config& config, const char* engine_name) {
+  if (config.trace == common::TraceMode::kOff) return;
+  RecorderScope scope;
+  r.mode = config.trace;
+  r.pid = static_cast<uint64_t>(getpid());
+  r.sample_bytes = config.sample_bytes;
+  r.sample_seed = static_cast<uint64_t>(NowNs()) ^ static_cast<uint64_t>(getpid());
+  if (const char* seed = getenv("POOLSCOPE_SAMPLE_SEED")) r.sample_seed = strtoull(seed, nullptr, 10);
+  r.stack_depth = static_cast<int>(config.stack_depth);
+  memcpy(r.output_template, config.output, sizeof(r.output_template));
+  common::Format(r.engine, sizeof(r.engine), "%s", engine_name);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  r.start_realtime_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
+  r.start_monotonic_ns = NowNs();
+  r.process_buffer = static_cast<uint8_t*>(MapZeroed(kProcessBufferBytes));
+  r.modules = static_cast<Module*>(MapZeroed(sizeof(Module) * kMaxModules));
+  r.sampled = static_cast<std::atomic<uintptr_t>*>(MapZeroed(sizeof(uintptr_t) * kSampledSlots));
+  if (r.process_buffer == nullptr || r.modules == nullptr || r.sampled == nullptr ||
+      !r.stacks.Init(kMaxStackNodes) || pthread_key_create(&r.thread_key, OnThreadExit) != 0) {
+    common::LogLine("cannot set up the recorder (out of memory); recording is off");
+    return;
+  }
+  r.process_encoder = new (r.process_encoder_storage) tf::FrameEncoder(r.process_buffer, kProcessBufferBytes);
+  FindOwnText();
+  recording = true;
+  common::SpinLockGuard write(r.write_lock);
+  if (!OpenFileLocked()) recording = false;
+}
+
+void StartBackgroundWork() {
+  if (!recording) return;
+  RecorderScope scope;
+  LoadUnwinder();
+  ScanModules();
+  StartFlusher();
+}
+
+void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
+  if (inside_recorder != 0 || p == nullptr) return;
+  RecorderScope scope;
+  ThreadState* t = StateForThisThread();
+  if (t == nullptr) return;
+  uint64_t weight = 0;
+  if (r.mode == common::TraceMode::kSampled) {
+    if (!t->sampler.Sample(size, &weight)) return;
+    if (!RememberSampled(reinterpret_cast<uintptr_t>(p))) return;
+  }
+  uintptr_t frames[common::kMaxStackDepth];
+  int depth = CaptureCallerStack(frames);
+  uint64_t now = NowNs();
+  common::SpinLockGuard guard(t->lock);
+  if (!recording) return;
+  EnsureThreadStartedLocked(t, now);
+  uint64_t stack = InternStackLocked(t, frames, depth);
+  tf::AllocRecord a{now, reinterpret_cast<uint64_t>(p), size, stack, kind, weight};
+  auto put = [&] { return weight != 0 ? t->encoder.PutSampledAlloc(a) : t->encoder.PutAlloc(a); };
+  if (!put()) {
+    FlushThreadLocked(t);
+    put();
+  }
+}
+
+void RecordFree(void* p) {
+  if (inside_recorder != 0 || p == nullptr) return;
+  if (r.mode == common::TraceMode::kSampled && !ForgetSampled(reinterpret_cast<uintptr_t>(p))) return;
+  RecorderScope scope;
+  ThreadState* t = StateForThisThread();
+  if (t == nullptr) return;
+  uint64_t now = NowNs();
+  common::SpinLockGuard guard(t->lock);
+  if (!recording) return;
+  EnsureThreadStartedLocked(t, now);
+  if (!t->encoder.PutFree({now, reinterpret_cast<uint64_t>(p)})) {
+    FlushThreadLocked(t);
+    t->encoder.PutFree({now, reinterpret_cast<uint64_t>(p)});
+  }
+}
+
+uint64_t Timestamp() { return NowNs(); }
+
+void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
+  if (inside_recorder != 0) return;
+  if (r.mode == common::TraceMode::kSampled) {
+    // Sampling sees a realloc as the free of the old block and a new allocation.
+    RecordFree(old_p);
+    RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
+    return;
+  }
+  RecorderScope scope;
+  ThreadState* t = StateForThisThread();
+  if (t == nullptr) return;
+  uintptr_t frames[common::kMaxStackDepth];
+  int depth = CaptureCallerStack(frames);
+  uint64_t now = started_ns;
+  common::SpinLockGuard guard(t->lock);
+  if (!recording) return;
+  EnsureThreadStartedLocked(t, now);
+  uint64_t stack = InternStackLocked(t, frames, depth);
+  tf::ReallocRecord rr{now, reinterpret_cast<uint64_t>(old_p), reinterpret_cast<uint64_t>(new_p), size, stack};
+  if (!t->encoder.PutRealloc(rr)) {
+    FlushThreadLocked(t);
+    t->encoder.PutRealloc(rr);
+  }
+}
+
+void RecordMark(const char* name) {
+  if (!recording || name == nullptr) return;
+  RecorderScope scope;
+  uint64_t now = NowNs();
+  PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutPhaseMark({now, name}); });
+}
+
+void FlushAll() {
+  if (!recording) return;
+  RecorderScope scope;
+  FlushEveryThread(/*try_only=*/false);
+}
+
+void NoteExitStatus(int status) {
+  r.exit_status = status;
+  r.exit_status_known.store(true, std::memory_order_release);
+}
+
+bool InOurOwnProcess() { return static_cast<uint64_t>(getpid()) == r.pid; }
+
+void Finish() {
+  if (!recording || !InOurOwnProcess() || r.finished.exchange(true)) return;
+  RecorderScope scope;
+  if (r.flusher_running.load()) {
+    pthread_mutex_lock(&r.flusher_mutex);
+    r.stop_flusher = true;
+    pthread_cond_signal(&r.flusher_wake);
+    pthread_mutex_unlock(&r.flusher_mutex);
+    pthread_join(r.flusher, nullptr);
+    r.flusher_running.store(false);
+  }
+  uint64_t now = NowNs();
+  int64_t status = r.exit_status_known.load(std::memory_order_acquire) ? r.exit_status : -1;
+  PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutEnd({now, status}); });
+  FlushEveryThread(/*try_only=*/false);
+}
+
+void BeforeExec() {
+  if (!recording || !InOurOwnProcess()) return;
+  RecorderScope scope;
+  FlushEveryThread(/*try_only=*/false);
+}
+
+void ForkPrepare() {
+  if (!recording) return;
+  r.process_lock.LockForFork();
+  r.write_lock.LockForFork();
+}
+
+void ForkParent() {
+  if (!recording) return;
+  r.write_lock.Unlock();
+  r.process_lock.Unlock();
+}
+
+// The child owns nothing it inherited: not the parent's buffers (their events are the
+// parent's), not its file, not its threads. It starts its own file at its first write.
+void ForkChild() {
+  if (!recording) return;
+  r.write_lock.ResetInChild();
+  r.process_lock.ResetInChild();
+  r.slots_lock.ResetInChild();
+  r.stacks.ResetInChild();
+  r.process_encoder->Reset();
+  for (int i = 0; i < kMaxThreads; ++i) {
+    if (r.slots[i] == nullptr) continue;
+    r.slots[i]->lock.ResetInChild();
+    r.slots[i]->encoder.Reset();
+    r.slot_in_use[i] = r.slots[i] == thread_state;
+  }
+  if (thread_state != nullptr) thread_state->kernel_tid = static_cast<uint64_t>(syscall(SYS_gettid));
+  r.pid = static_cast<uint64_t>(getpid());
+  if (r.fd >= 0) close(r.fd);
+  r.fd = -1;
+  r.writer = nullptr;
+  r.flusher_running.store(false);
+  r.flusher_mutex = PTHREAD_MUTEX_INITIALIZER;
+  r.flusher_wake = PTHREAD_COND_INITIALIZER;
+  r.finished.store(false);
+  r.exit_status_known.store(false);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  r.start_realtime_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
+  r.start_monotonic_ns = NowNs();
+}
+
+const char* TracePath() { return r.path; }
+
+}  // namespace poolscope::trace

@@ -1,0 +1,59 @@
+// The recorder: every allocation's size, lifetime and stack, written to a crash-safe trace.
+//
+// The interposition layer calls Record* after each successful call while `recording` is true.
+// Each thread encodes events into a buffer of its own (guarded by a lock that only the owner
+// and the periodic flusher ever take); a full buffer is compressed and written as one frame by
+// the thread that filled it. A flusher thread writes every buffer at least every 250 ms, and
+// samples memory use and the loaded modules. The recorder never allocates through the traced
+// allocator (its memory is mapped) and never records itself: a thread-local depth counter
+// turns off recording while the recorder runs, e.g. when the unwinder or dlopen allocates.
+// It knows nothing of engines.
+#ifndef POOLSCOPE_SRC_TRACE_RECORDER_H_
+#define POOLSCOPE_SRC_TRACE_RECORDER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/config.h"
+#include "poolscope/trace_format.h"
+
+namespace poolscope::trace {
+
+// True while events are being recorded; a plain global, read on every allocation.
+extern bool recording;
+
+// From the first allocation, once the engine is ready: decides the output and opens it. Must
+// not allocate. Recording stays off (after one line on stderr) when the file cannot be made.
+void Start(const common::Config& config, const char* engine_name);
+// From the library constructor: what must not run inside malloc (loading the unwinder,
+// starting the flusher thread, listing modules).
+void StartBackgroundWork();
+
+// Record before the block can be reused by another thread (frees: before releasing it), so
+// events on one address are in time order across threads.
+void RecordAlloc(void* p, size_t size, trace_format::AllocKind kind);
+void RecordFree(void* p);
+// `started_ns`: Timestamp() taken before the realloc call released the old block.
+void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns);
+uint64_t Timestamp();
+void RecordMark(const char* name);
+
+// Writes everything buffered so far, synchronously.
+void FlushAll();
+// The process is about to end with `status` (exit, _exit, or main returning).
+void NoteExitStatus(int status);
+// At the very end (library destructor, _exit): flush and write the End record.
+void Finish();
+// Before exec replaces the image: flush synchronously (exec kills the flusher thread).
+void BeforeExec();
+
+void ForkPrepare();
+void ForkParent();
+void ForkChild();
+
+// The trace file's path ("" before it is decided).
+const char* TracePath();
+
+}  // namespace poolscope::trace
+
+#endif  // POOLSCOPE_SRC_TRACE_RECORDER_H_

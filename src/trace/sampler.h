@@ -1,0 +1,55 @@
+// Exponential sampling by bytes, as tcmalloc and jemalloc do it: sample points fall on the
+// stream of allocated bytes as a Poisson process with mean gap `mean_bytes`, and an
+// allocation is sampled when a point falls inside it. A block of s bytes is then sampled with
+// probability p = 1 - exp(-s / mean); recording it with weight s / p makes every total
+// (bytes, peak, leaks) an unbiased estimate.
+#ifndef POOLSCOPE_SRC_TRACE_SAMPLER_H_
+#define POOLSCOPE_SRC_TRACE_SAMPLER_H_
+
+#include <cmath>
+#include <cstdint>
+
+namespace poolscope::trace {
+
+class ByteSampler {
+ public:
+  void Init(uint64_t mean_bytes, uint64_t seed) {
+    mean_ = static_cast<double>(mean_bytes);
+    state_ = seed | 1;
+    until_next_ = NextGap();
+  }
+
+  // Whether the allocation of `size` bytes is sampled; if so, *weight is the bytes it stands
+  // for. Inline fast path: one subtraction and a compare.
+  bool Sample(uint64_t size, uint64_t* weight) {
+    until_next_ -= static_cast<int64_t>(size);
+    if (until_next_ > 0) [[likely]] return false;
+    until_next_ = NextGap();
+    double p = -std::expm1(-static_cast<double>(size) / mean_);
+    *weight = static_cast<uint64_t>(static_cast<double>(size) / p + 0.5);
+    return true;
+  }
+
+  // Bytes to the next sample point: exponential with the configured mean.
+  int64_t NextGap() {
+    double u = (static_cast<double>(NextRandom() >> 11) + 0.5) / 9007199254740992.0;
+    return static_cast<int64_t>(-std::log(u) * mean_) + 1;
+  }
+
+ private:
+  uint64_t NextRandom() {
+    // xorshift64*: fast, and plenty for drawing gaps.
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545f4914f6cdd1dULL;
+  }
+
+  double mean_ = 1;
+  uint64_t state_ = 1;
+  int64_t until_next_ = 0;
+};
+
+}  // namespace poolscope::trace
+
+#endif  // POOLSCOPE_SRC_TRACE_SAMPLER_H_

@@ -1,0 +1,48 @@
+#include "trace/unwinder.h"
+
+#include <dlfcn.h>
+
+#include <atomic>
+
+#include "common/log.h"
+
+namespace poolscope::trace {
+namespace {
+
+using BacktraceFn = int (*)(void**, int);
+std::atomic<BacktraceFn> backtrace_fn{nullptr};
+
+// libunwind's UNW_CACHE_PER_THREAD: each thread keeps its own cache of unwind information, so
+// unwinding takes no lock.
+constexpr int kCachePerThread = 2;
+
+}  // namespace
+
+bool LoadUnwinder() {
+  if (backtrace_fn.load(std::memory_order_acquire) != nullptr) return true;
+  void* handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    common::LogLine("cannot load libunwind.so.8: allocations are recorded without stacks");
+    return false;
+  }
+  auto fn = reinterpret_cast<BacktraceFn>(dlsym(handle, "unw_backtrace"));
+  auto set_caching = reinterpret_cast<int (*)(void*, int)>(dlsym(handle, "_ULx86_64_set_caching_policy"));
+  void* address_space = dlsym(handle, "_ULx86_64_local_addr_space");
+  if (fn == nullptr) {
+    common::LogLine("libunwind.so.8 has no unw_backtrace: allocations are recorded without stacks");
+    return false;
+  }
+  if (set_caching != nullptr && address_space != nullptr) {
+    set_caching(*static_cast<void**>(address_space), kCachePerThread);
+  }
+  backtrace_fn.store(fn, std::memory_order_release);
+  return true;
+}
+
+int CaptureStack(uintptr_t* frames, int max) {
+  BacktraceFn fn = backtrace_fn.load(std::memory_order_acquire);
+  if (fn == nullptr) return 0;
+  return fn(reinterpret_cast<void**>(frames), max);
+}
+
+}  // namespace poolscope::trace

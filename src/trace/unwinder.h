@@ -1,0 +1,25 @@
+// Call stacks for the recorder, from libunwind loaded privately.
+//
+// libunwind.so.8 exports _Unwind_RaiseException, backtrace and friends. Linked normally into a
+// preloaded library, those definitions would come before libgcc_s's in the global scope and
+// take over the program's C++ exception handling. So it is opened with dlopen(RTLD_LOCAL) and
+// reached only through the two functions looked up here. Loading happens in our constructor,
+// never inside malloc (dlopen from inside malloc re-enters the loader).
+#ifndef POOLSCOPE_SRC_TRACE_UNWINDER_H_
+#define POOLSCOPE_SRC_TRACE_UNWINDER_H_
+
+#include <cstdint>
+
+namespace poolscope::trace {
+
+// Loads libunwind and turns on its per-thread cache. False (after one line on stderr) when it
+// is not there: stacks are then empty.
+bool LoadUnwinder();
+
+// Fills `frames` with return addresses, innermost first, at most `max`; returns the count
+// (0 when the unwinder is not loaded).
+int CaptureStack(uintptr_t* frames, int max);
+
+}  // namespace poolscope::trace
+
+#endif  // POOLSCOPE_SRC_TRACE_UNWINDER_H_
