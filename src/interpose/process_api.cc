@@ -11,13 +11,26 @@
 #include <atomic>
 
 #include "interpose/export.h"
+#include "interpose/runtime.h"
 #include "trace/recorder.h"
 
 namespace {
 
+// glibc's definitions, looked up once at start-up (ResolveProcessFunctions): a dlsym made
+// later would clear an error the program left pending for dlerror().
+enum Function { kStartMain, kExit, kUnderscoreExit, kExecve, kExecv, kExecvp, kExecvpe, kFexecve, kCount };
+constexpr const char* kNames[kCount] = {"__libc_start_main", "exit", "_exit", "execve",
+                                        "execv", "execvp", "execvpe", "fexecve"};
+std::atomic<void*> next_functions[kCount];
+
 template <typename Fn>
-Fn Next(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+Fn Next(Function f) {
+  void* fn = next_functions[f].load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = dlsym(RTLD_NEXT, kNames[f]);
+    next_functions[f].store(fn, std::memory_order_release);
+  }
+  return reinterpret_cast<Fn>(fn);
 }
 
 using MainFn = int (*)(int, char**, char**);
@@ -46,26 +59,36 @@ bool GatherArguments(const char* first, va_list* list, char** args) {
 
 }  // namespace
 
+namespace poolscope::interpose {
+
+void ResolveProcessFunctions() {
+  for (int f = 0; f < kCount; ++f) {
+    next_functions[f].store(dlsym(RTLD_NEXT, kNames[f]), std::memory_order_release);
+  }
+}
+
+}  // namespace poolscope::interpose
+
 using StartMainFn = int (*)(MainFn, int, char**, void (*)(), void (*)(), void (*)(), void*);
 
 // Called by the program's _start: main is swapped for a wrapper that sees its return value.
 POOLSCOPE_EXPORT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(),
                                        void (*fini)(), void (*rtld_fini)(), void* stack_end) {
   program_main = main;
-  auto next = Next<StartMainFn>("__libc_start_main");
+  auto next = Next<StartMainFn>(kStartMain);
   return next(MainReturningStatus, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 POOLSCOPE_EXPORT void exit(int status) noexcept {
   poolscope::trace::NoteExitStatus(status);
-  Next<void (*)(int)>("exit")(status);
+  Next<void (*)(int)>(kExit)(status);
   __builtin_unreachable();
 }
 
 POOLSCOPE_EXPORT void _exit(int status) noexcept {
   poolscope::trace::NoteExitStatus(status);
   poolscope::trace::Finish();
-  Next<void (*)(int)>("_exit")(status);
+  Next<void (*)(int)>(kUnderscoreExit)(status);
   __builtin_unreachable();
 }
 
@@ -73,27 +96,27 @@ POOLSCOPE_EXPORT void _Exit(int status) noexcept { _exit(status); }
 
 POOLSCOPE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
   poolscope::trace::BeforeExec();
-  return Next<int (*)(const char*, char* const*, char* const*)>("execve")(path, argv, envp);
+  return Next<int (*)(const char*, char* const*, char* const*)>(kExecve)(path, argv, envp);
 }
 
 POOLSCOPE_EXPORT int execv(const char* path, char* const argv[]) noexcept {
   poolscope::trace::BeforeExec();
-  return Next<int (*)(const char*, char* const*)>("execv")(path, argv);
+  return Next<int (*)(const char*, char* const*)>(kExecv)(path, argv);
 }
 
 POOLSCOPE_EXPORT int execvp(const char* file, char* const argv[]) noexcept {
   poolscope::trace::BeforeExec();
-  return Next<int (*)(const char*, char* const*)>("execvp")(file, argv);
+  return Next<int (*)(const char*, char* const*)>(kExecvp)(file, argv);
 }
 
 POOLSCOPE_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
   poolscope::trace::BeforeExec();
-  return Next<int (*)(const char*, char* const*, char* const*)>("execvpe")(file, argv, envp);
+  return Next<int (*)(const char*, char* const*, char* const*)>(kExecvpe)(file, argv, envp);
 }
 
 POOLSCOPE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) noexcept {
   poolscope::trace::BeforeExec();
-  return Next<int (*)(int, char* const*, char* const*)>("fexecve")(fd, argv, envp);
+  return Next<int (*)(int, char* const*, char* const*)>(kFexecve)(fd, argv, envp);
 }
 
 POOLSCOPE_EXPORT int execl(const char* path, const char* arg, ...) noexcept {

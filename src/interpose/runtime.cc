@@ -92,6 +92,7 @@ engine::Engine* InitializeOrNull() {
       common::ParseConfig([](const char* name) -> const char* { return getenv(name); }, environ);
   count_calls = config.stats;
   engine::Engine* e = StartEngine(config);
+  ResolveProcessFunctions();
   ready_engine.store(e, std::memory_order_release);
   trace::Start(config, common::NameOf(e->kind()));
   state.store(kReady, std::memory_order_release);

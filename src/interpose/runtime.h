@@ -33,6 +33,10 @@ extern std::atomic<uint64_t> call_counts[kCallKinds];
 // arena.
 engine::Engine* InitializeOrNull();
 
+// Looks up glibc's exit and exec functions for the wrappers in process_api.cc; runs during
+// initialisation, before the program can have a dlerror() pending that a lookup would clear.
+void ResolveProcessFunctions();
+
 inline engine::Engine* ReadyEngineOrNull() {
   engine::Engine* e = ready_engine.load(std::memory_order_acquire);
   if (e != nullptr) [[likely]] return e;
