@@ -263,6 +263,7 @@ class FrameEncoder {
     out_ = begin_;
     last_time_ = 0;
     last_address_ = 0;
+    last_stack_ = 0;
   }
 
   // Each Put* returns false, writing nothing, when the record does not fit.
@@ -294,12 +295,12 @@ class FrameEncoder {
   }
   bool PutAlloc(const AllocRecord& r) {
     return Record(RecordType::kAlloc, [&](Field& f) {
-      f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).U(r.stack).U(static_cast<uint64_t>(r.kind));
+      f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).St(r.stack, this).U(static_cast<uint64_t>(r.kind));
     });
   }
   bool PutSampledAlloc(const AllocRecord& r) {
     return Record(RecordType::kSampledAlloc, [&](Field& f) {
-      f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).U(r.stack).U(static_cast<uint64_t>(r.kind)).U(r.weight);
+      f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).St(r.stack, this).U(static_cast<uint64_t>(r.kind)).U(r.weight);
     });
   }
   bool PutFree(const FreeRecord& r) {
@@ -307,7 +308,7 @@ class FrameEncoder {
   }
   bool PutRealloc(const ReallocRecord& r) {
     return Record(RecordType::kRealloc, [&](Field& f) {
-      f.T(r.timestamp_ns, this).A(r.old_address, this).A(r.new_address, this).U(r.size).U(r.stack);
+      f.T(r.timestamp_ns, this).A(r.old_address, this).A(r.new_address, this).U(r.size).St(r.stack, this);
     });
   }
   bool PutMmap(const MmapRecord& r) {
@@ -376,6 +377,11 @@ class FrameEncoder {
       e->last_address_ = address;
       return *this;
     }
+    Field& St(uint64_t stack, FrameEncoder* e) {
+      I(static_cast<int64_t>(stack - e->last_stack_));
+      e->last_stack_ = stack;
+      return *this;
+    }
     uint8_t* out() const { return out_; }
 
    private:
@@ -388,6 +394,7 @@ class FrameEncoder {
     if (room() < 2 * kMaxVarintBytes + payload_bound) return false;
     uint64_t saved_time = last_time_;
     uint64_t saved_address = last_address_;
+    uint64_t saved_stack = last_stack_;
     uint8_t* type_end = PutVarint(out_, static_cast<uint32_t>(type));
     uint8_t* payload = type_end + kMaxVarintBytes;
     Field f(payload);
@@ -396,6 +403,7 @@ class FrameEncoder {
     if (length > payload_bound) {  // a bound the caller got wrong; never write past the buffer
       last_time_ = saved_time;
       last_address_ = saved_address;
+      last_stack_ = saved_stack;
       return false;
     }
     uint8_t* length_end = PutVarint(type_end, length);
@@ -409,6 +417,7 @@ class FrameEncoder {
   uint8_t* out_;
   uint64_t last_time_ = 0;
   uint64_t last_address_ = 0;
+  uint64_t last_stack_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -449,8 +458,9 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
                                 RecordVisitor& visitor) {
   class Fields {
    public:
-    Fields(const uint8_t* p, const uint8_t* end, uint64_t* time, uint64_t* address)
-        : p_(p), end_(end), time_(time), address_(address) {}
+    Fields(const uint8_t* p, const uint8_t* end, uint64_t* time, uint64_t* address,
+           uint64_t* stack)
+        : p_(p), end_(end), time_(time), address_(address), stack_(stack) {}
     // Missing trailing fields (an older writer) read as 0; ok_ goes false on broken ones.
     uint64_t U() {
       uint64_t v = 0;
@@ -470,6 +480,7 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
     }
     uint64_t T() { return *time_ += static_cast<uint64_t>(I()); }
     uint64_t A() { return *address_ += static_cast<uint64_t>(I()); }
+    uint64_t St() { return *stack_ += static_cast<uint64_t>(I()); }
     bool ok() const { return ok_; }
 
    private:
@@ -477,11 +488,13 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
     const uint8_t* end_;
     uint64_t* time_;
     uint64_t* address_;
+    uint64_t* stack_;
     bool ok_ = true;
   };
 
   uint64_t time = 0;
   uint64_t address = 0;
+  uint64_t stack = 0;
   const uint8_t* p = data;
   const uint8_t* end = data + size;
   while (p != end) {
@@ -490,7 +503,7 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
         length > static_cast<uint64_t>(end - p)) {
       return DecodeResult::kMalformed;
     }
-    Fields f(p, p + length, &time, &address);
+    Fields f(p, p + length, &time, &address, &stack);
     p += length;
     switch (static_cast<RecordType>(type)) {
       case RecordType::kProcess: {
@@ -556,7 +569,7 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
         r.timestamp_ns = f.T();
         r.address = f.A();
         r.size = f.U();
-        r.stack = f.U();
+        r.stack = f.St();
         r.kind = static_cast<AllocKind>(f.U());
         bool sampled = static_cast<RecordType>(type) == RecordType::kSampledAlloc;
         if (sampled) r.weight = f.U();
@@ -582,7 +595,7 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
         r.old_address = f.A();
         r.new_address = f.A();
         r.size = f.U();
-        r.stack = f.U();
+        r.stack = f.St();
         if (!f.ok()) return DecodeResult::kMalformed;
         visitor.OnRealloc(thread, r);
         break;

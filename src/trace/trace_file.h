@@ -24,7 +24,7 @@ class TraceFileWriter {
 
   // Prepares the compressor and writes the file header to `fd` (kept open, not owned).
   // False when memory cannot be mapped or the write fails (errno tells why).
-  bool Open(int fd, int compression_level = 3);
+  bool Open(int fd, int compression_level = 1);
 
   // Compresses `size` bytes of encoded records (at most kMaxFrameRawBytes) of `thread` into
   // one frame and writes it with as many write(2) calls as it takes. False on a write error
