@@ -8,6 +8,7 @@
 //   - alignments passed to AllocateAligned are powers of two greater than 16;
 //   - pointers passed to Free/Reallocate/UsableSize are non-null and were not served by the
 //     bootstrap arena (they may still be foreign: an engine decides what it owns).
+// Free must leave errno as it found it (free() never changes errno).
 // A failed allocation returns nullptr; the caller sets errno. Engines know nothing of tracing.
 #ifndef POOLSCOPE_SRC_ENGINE_ENGINE_H_
 #define POOLSCOPE_SRC_ENGINE_ENGINE_H_

@@ -72,14 +72,13 @@ inline void* AllocateAligned(size_t alignment, size_t size) {
   return p;
 }
 
-// free() never changes errno, whatever the engine does underneath.
+// free() never changes errno: engines keep it on their paths that make system calls, so the
+// common path pays nothing for it.
 inline void Release(void* ptr) {
   if (ptr == nullptr || bootstrap::Owns(ptr)) return;  // bootstrap blocks are never reused
   engine::Engine* e = ReadyEngineOrNull();
   if (e == nullptr) [[unlikely]] return;  // cannot be ours yet: leak rather than corrupt
-  int saved_errno = errno;
   e->Free(ptr);
-  errno = saved_errno;
 }
 
 inline size_t UsableSize(void* ptr) {

@@ -8,6 +8,7 @@
 #define POOLSCOPE_SRC_INTERPOSE_BOOTSTRAP_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "common/bump_arena.h"
 
@@ -20,7 +21,11 @@ inline constexpr size_t kMaxAlignment = common::BumpArena::kMaxAlignment;
 extern char arena_memory[kArenaBytes];
 extern common::BumpArena arena;
 
-inline bool Owns(const void* ptr) { return arena.Owns(ptr); }
+// Against the array itself (an address the linker fixes), not the arena object: one
+// subtraction and a compare on every free.
+inline bool Owns(const void* ptr) {
+  return reinterpret_cast<uintptr_t>(ptr) - reinterpret_cast<uintptr_t>(arena_memory) < kArenaBytes;
+}
 inline void* Allocate(size_t size, size_t alignment = kMinAlignment) {
   return arena.Allocate(size, alignment);
 }

@@ -7,6 +7,8 @@
 #ifndef POOLSCOPE_SRC_ENGINE_LIBC_LIBC_ENGINE_H_
 #define POOLSCOPE_SRC_ENGINE_LIBC_LIBC_ENGINE_H_
 
+#include <errno.h>
+
 #include "engine/engine.h"
 
 namespace poolscope::engine::libc {
@@ -22,7 +24,11 @@ class LibcEngine final : public Engine {
     return memalign_(alignment, size);
   }
   void* Reallocate(void* ptr, size_t size) override { return realloc_(ptr, size); }
-  void Free(void* ptr) override { free_(ptr); }
+  void Free(void* ptr) override {
+    int saved_errno = errno;  // glibc's free may munmap, which can set it
+    free_(ptr);
+    errno = saved_errno;
+  }
   size_t UsableSize(void* ptr) override { return usable_size_(ptr); }
   struct mallinfo2 Info() override { return mallinfo2_(); }
   int Trim(size_t pad) override { return trim_(pad); }

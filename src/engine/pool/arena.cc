@@ -11,6 +11,10 @@ constinit Arena arena;
 namespace {
 
 constexpr size_t kMinRangeBytes = size_t{64} << 20;
+// The first segments a process commits get 4 KiB pages: a huge page is 2 MiB of memory at the
+// first touch, which for a small program is most of its heap. Past these, the heap is big
+// enough for huge pages to pay (TLB reach) at a cost below 1 % of it.
+constexpr size_t kSegmentsBeforeHugePages = 4;
 constexpr size_t kHeapSlabBytes = size_t{1} << 20;
 
 constexpr uint32_t AllPagesFree(PageKind kind) {
@@ -67,7 +71,7 @@ bool Arena::Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms) {
     size_ = bytes;
     segments_ = static_cast<SegmentMeta*>(meta);
     segment_count_ = count;
-    os::AdviseHugePages(range, bytes, mode_);
+    if (mode_ == common::HugePages::kOff) os::AdviseHugePages(range, bytes, mode_);
     return true;
   }
   common::LogLine("pool engine: cannot reserve even %zu MiB of address space", kMinRangeBytes >> 20);
@@ -76,12 +80,17 @@ bool Arena::Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms) {
 
 bool Arena::CommitSegment(SegmentMeta* segment) {
   char* address = AddressOf(segment);
-  if (os::Commit(address, kSegmentSize, mode_)) return true;
+  bool small_heap = next_fresh_ < kSegmentsBeforeHugePages;
+  if (mode_ == common::HugePages::kThp && !small_heap) {
+    // Before the first touch: a fault in a madvised, empty 2 MiB range maps a huge page.
+    os::AdviseHugePages(address, kSegmentSize, mode_);
+  }
+  if (os::Commit(address, kSegmentSize, small_heap ? common::HugePages::kThp : mode_)) return true;
   if (mode_ == common::HugePages::kHugetlb) {
     common::LogLine("pool engine: no reserved huge pages (MAP_HUGETLB failed); using "
                     "transparent huge pages");
     mode_ = common::HugePages::kThp;
-    os::AdviseHugePages(reinterpret_cast<void*>(base_), size_, mode_);
+    os::AdviseHugePages(address, kSegmentSize, mode_);
     return os::Commit(address, kSegmentSize, mode_);
   }
   return false;

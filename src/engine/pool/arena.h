@@ -1,4 +1,6 @@
 // The arena: one reserved virtual range holding every pooled block, cut into 2 MiB segments.
+// Segments are madvised for transparent huge pages as they are committed, except the first
+// few: a small program keeps 4 KiB pages (a huge page would be most of its heap).
 //
 // Because all pooled memory lies in one range, "is this pointer ours" is a subtraction and a
 // compare, and a pointer finds its segment's metadata by shifting. Segments are committed on

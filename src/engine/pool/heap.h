@@ -37,7 +37,7 @@ class Heap {
   static Heap* Current() { return tls_heap; }
 
   void* Allocate(size_t size) {
-    int size_class = SizeClassOf(size);
+    int size_class = FastSizeClassOf(size);
     Page* page = current_[size_class];
     Block* block = page->free;
     if (block != nullptr) [[likely]] {
@@ -67,13 +67,13 @@ class Heap {
  private:
   friend void FreeRemote(Page* page, Block* block);
 
-  void* AllocateSlow(int size_class);
+  [[gnu::noinline]] void* AllocateSlow(int size_class);
   Page* FindPageWithFreeBlocks(int size_class);
   bool Refill(Page* page);
   void MarkFull(Page* page);
   void Unfull(Page* page);
   void RescanFullPages(int size_class);
-  void AfterLocalFree(Page* page);
+  [[gnu::noinline]] void AfterLocalFree(Page* page);
 
   Page* current_[kClassCount];
   PageList available_[kClassCount];

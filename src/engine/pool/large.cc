@@ -112,6 +112,7 @@ void* LargeBlocks::Allocate(size_t size, size_t alignment, bool zeroed) {
   void* p;
   {
     common::SpinLockGuard guard(lock_);
+    ExpireCache(os::NowMs(), 0);
     p = TakeCached(length, align);
   }
   bool fresh = p == nullptr;

@@ -60,19 +60,24 @@ class EngineEntry {
   }
 };
 
+[[gnu::cold, gnu::noinline]] void ReportBadBlock(Page* page, void* p, const char* call,
+                                                bool freed) {
+  ReportInvalidPointer(call, p,
+                       freed                  ? "was already freed (double free)"
+                       : page->block_size == 0 ? "points into pool memory not in use"
+                                               : "points inside a block, not at its start");
+}
+
 // The block `p` points to, or null (after reporting) when `p` is not a block start in use.
-Block* CheckedBlock(Page* page, void* p, const char* call) {
+// Kept small and inline: it is on every free.
+inline Block* CheckedBlock(Page* page, void* p, const char* call) {
   uintptr_t offset = reinterpret_cast<uintptr_t>(p) - page->start;
   uint64_t index = (offset * page->reciprocal) >> 40;
-  if (index * page->block_size != offset || index >= page->capacity) [[unlikely]] {
-    ReportInvalidPointer(call, p,
-                         page->block_size == 0 ? "points into pool memory not in use"
-                                               : "points inside a block, not at its start");
-    return nullptr;
-  }
   auto* block = static_cast<Block*>(p);
-  if (block->free_marker == (free_marker_key ^ reinterpret_cast<uintptr_t>(block))) [[unlikely]] {
-    ReportInvalidPointer(call, p, "was already freed (double free)");
+  bool misplaced = index * page->block_size != offset || index >= page->capacity;
+  if (misplaced || block->free_marker == (free_marker_key ^ reinterpret_cast<uintptr_t>(block)))
+      [[unlikely]] {
+    ReportBadBlock(page, p, call, !misplaced);
     return nullptr;
   }
   return block;
@@ -136,28 +141,44 @@ void* PoolEngine::AllocateAligned(size_t alignment, size_t size) {
   return large_.Allocate(size, alignment, false);
 }
 
+// Written so the pooled path is straight-line code with no register saves: everything else
+// is a call to a cold function.
 void PoolEngine::Free(void* p) {
   if (inside_engine) [[unlikely]] return FreeNested(p);
+  if (!arena.Contains(p)) [[unlikely]] return FreeOutsidePool(p);
   EngineEntry entry;
-  FreePooled(p);
+  Page* page = arena.PageOf(p);
+  Block* block = CheckedBlock(page, p, "free");
+  if (block == nullptr) [[unlikely]] return;
+  block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+  Heap* heap = Heap::Current();
+  if (page->heap.load(std::memory_order_relaxed) == heap) [[likely]] {
+    heap->FreeLocal(page, block);
+  } else {
+    FreeRemote(page, block);
+  }
 }
 
 void PoolEngine::FreePooled(void* p) {
-  if (arena.Contains(p)) [[likely]] {
-    Page* page = arena.PageOf(p);
-    Block* block = CheckedBlock(page, p, "free");
-    if (block == nullptr) [[unlikely]] return;
-    block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
-    Heap* heap = Heap::Current();
-    if (page->heap.load(std::memory_order_relaxed) == heap) [[likely]] {
-      heap->FreeLocal(page, block);
-    } else {
-      FreeRemote(page, block);
-    }
-    return;
+  if (!arena.Contains(p)) return FreeOutsidePool(p);
+  Page* page = arena.PageOf(p);
+  Block* block = CheckedBlock(page, p, "free");
+  if (block == nullptr) return;
+  block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+  Heap* heap = Heap::Current();
+  if (page->heap.load(std::memory_order_relaxed) == heap) {
+    heap->FreeLocal(page, block);
+  } else {
+    FreeRemote(page, block);
   }
-  if (large_.Free(p)) return;
-  FreeForeign(p);
+}
+
+void PoolEngine::FreeOutsidePool(void* p) {
+  EngineEntry entry;
+  // Past the pool every path may make system calls (munmap, process_vm_readv).
+  int saved_errno = errno;
+  if (!large_.Free(p)) FreeForeign(p);
+  errno = saved_errno;
 }
 
 void PoolEngine::FreeNested(void* p) {
@@ -171,7 +192,9 @@ void PoolEngine::FreeNested(void* p) {
   } else if (nested_reserve_.Owns(p)) {
     return;
   } else if (!large_.HeldByCurrentThread()) {
+    int saved_errno = errno;
     if (!large_.Free(p)) FreeForeign(p);
+    errno = saved_errno;
   }
   // Otherwise the interrupted call holds the large-block lock: the block is leaked, not risked.
 }

@@ -39,9 +39,10 @@ class PoolEngine final : public Engine {
  private:
   void* ReallocateForeign(void* ptr, size_t size);
   void FreeForeign(void* ptr);
-  void FreePooled(void* ptr);
-  void* AllocateNested(size_t size, size_t alignment);
-  void FreeNested(void* ptr);
+  void FreePooled(void* ptr);  // Free without the nesting check, for callers inside the engine
+  [[gnu::cold, gnu::noinline]] void FreeOutsidePool(void* ptr);
+  [[gnu::cold, gnu::noinline]] void* AllocateNested(size_t size, size_t alignment);
+  [[gnu::cold, gnu::noinline]] void FreeNested(void* ptr);
 
   LargeBlocks large_;
   common::BumpArena nested_reserve_;

@@ -24,6 +24,20 @@ constexpr int SizeClassOf(size_t size) {
   return (k - 6) * 8 + static_cast<int>(((size - 1) >> (k - 3)) & 7);
 }
 
+// Classes of sizes up to 1 KiB by table, in 16-byte steps: one load on the fast path.
+struct SmallClassTable {
+  uint8_t of[1024 / 16 + 1];
+  constexpr SmallClassTable() : of() {
+    for (size_t i = 0; i <= 1024 / 16; ++i) of[i] = static_cast<uint8_t>(SizeClassOf(i * 16));
+  }
+};
+inline constexpr SmallClassTable kSmallClasses;
+
+inline int FastSizeClassOf(size_t size) {
+  if (size <= 1024) [[likely]] return kSmallClasses.of[(size + 15) >> 4];
+  return SizeClassOf(size);
+}
+
 constexpr size_t ClassSize(int size_class) {
   if (size_class < 8) return kMinBlockSize * (size_class + 1);
   int k = size_class / 8 + 6;

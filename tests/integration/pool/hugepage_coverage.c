@@ -22,7 +22,11 @@ int main(void) {
     bytes += size;
     count++;
   }
-  struct SmapsTotals t = SmapsOf(blocks, count < 4096 ? count : 4096);
+  // A sample spread over all the blocks finds every mapping that holds them.
+  enum { kSample = 4096 };
+  void* sample[kSample];
+  for (size_t i = 0; i < kSample; ++i) sample[i] = blocks[i * (count / kSample)];
+  struct SmapsTotals t = SmapsOf(sample, kSample);
   double coverage = t.rss_kib > 0 ? 100.0 * t.anon_huge_kib / t.rss_kib : 0;
   printf("%zu blocks, %zu MiB requested; their mappings (%d): Rss %ld MiB, AnonHugePages %ld MiB,"
          " coverage %.1f%%\n",
