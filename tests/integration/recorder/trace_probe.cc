@@ -25,6 +25,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -163,8 +164,14 @@ int FactsMode(const std::string& path) {
          facts.stack_nodes);
   printf("end_records=%" PRIu64 "\nexit_status=%" PRId64 "\n", facts.ends, facts.exit_status);
   std::string caps, marks;
-  for (int c : facts.caps) caps += (caps.empty() ? "" : ",") + std::to_string(c);
-  for (auto& m : facts.marks) marks += (marks.empty() ? "" : ",") + m.first;
+  for (int c : facts.caps) {
+    if (!caps.empty()) caps.push_back(',');
+    caps.append(std::to_string(c));
+  }
+  for (auto& m : facts.marks) {
+    if (!marks.empty()) marks.push_back(',');
+    marks.append(m.first);
+  }
   printf("caps=%s\nmarks=%s\n", caps.c_str(), marks.c_str());
   printf("summary_allocations=%" PRIu64 "\nsummary_frees=%" PRIu64 "\nsummary_reallocs=%" PRIu64
          "\nsummary_allocated_bytes=%" PRIu64 "\nsummary_peak_bytes=%" PRIu64
@@ -315,11 +322,13 @@ int Allocs(const std::string& path) {
   };
   auto print = [&](uint64_t ns, uint64_t size, uint64_t stack) {
     bool inside = have_marks && ns >= begin_ns && ns <= end_ns;
-    std::string line = std::string(inside ? "in " : "out ") + std::to_string(size);
+    std::string line(inside ? "in " : "out ");
+    line.append(std::to_string(size));
     for (int depth = 0; stack != 0 && depth < 256; ++depth) {
       auto it = facts.nodes.find(stack);
       if (it == facts.nodes.end()) break;
-      line += " " + frame(it->second.address);
+      line.push_back(' ');
+      line.append(frame(it->second.address));
       stack = it->second.parent;
     }
     puts(line.c_str());
@@ -370,8 +379,8 @@ int Usage() {
 
 int main(int argc, char** argv) {
   if (argc < 2) return Usage();
-  std::string mode = argv[1];
-  if (mode == "now" && argc == 2) {
+  auto is = [&](const char* mode) { return strcmp(argv[1], mode) == 0; };
+  if (is("now") && argc == 2) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     printf("%" PRIu64 "\n", static_cast<uint64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec);
@@ -379,10 +388,10 @@ int main(int argc, char** argv) {
   }
   if (argc < 3) return Usage();
   std::string path = argv[2];
-  if (mode == "facts" && argc == 3) return FactsMode(path);
-  if (mode == "sizes" && argc == 5) return Sizes(path, strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
-  if (mode == "window" && argc == 5) return WindowMode(path, argv[3], argv[4]);
-  if (mode == "allocs" && argc == 3) return Allocs(path);
-  if (mode == "times" && argc == 5) return Times(path, strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
+  if (is("facts") && argc == 3) return FactsMode(path);
+  if (is("sizes") && argc == 5) return Sizes(path, strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
+  if (is("window") && argc == 5) return WindowMode(path, argv[3], argv[4]);
+  if (is("allocs") && argc == 3) return Allocs(path);
+  if (is("times") && argc == 5) return Times(path, strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
   return Usage();
 }
