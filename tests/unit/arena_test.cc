@@ -43,14 +43,19 @@ TEST(Arena, PagesOfOneKindShareSegmentsAndNeverOverlap) {
   EXPECT_EQ(a.Stats().empty_segments, 2u);
 }
 
-TEST(Arena, WholeSegmentPagesAreHugePageAligned) {
+TEST(Arena, MediumPagesAreFourToASegmentAndAligned) {
   static Arena a;
   ASSERT_TRUE(a.Init(size_t{128} << 20, common::HugePages::kThp, 1000));
-  Page* p = a.AllocatePage(SizeClassOf(200000), kOwner);
-  ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->start % kSegmentSize, 0u);
-  EXPECT_EQ(p->reserved, kSegmentSize / ClassSize(SizeClassOf(200000)));
-  a.FreePage(p);
+  std::vector<Page*> pages;
+  for (int i = 0; i < 4; ++i) pages.push_back(a.AllocatePage(SizeClassOf(60000), kOwner));
+  for (Page* p : pages) {
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->start % (size_t{512} << 10), 0u);
+    EXPECT_EQ(p->reserved, (size_t{512} << 10) / ClassSize(SizeClassOf(60000)));
+    EXPECT_EQ(p->start / kSegmentSize, pages[0]->start / kSegmentSize) << "one segment";
+  }
+  EXPECT_EQ(a.Stats().active_segments, 1u);
+  for (Page* p : pages) a.FreePage(p);
 }
 
 TEST(Arena, EmptySegmentsArePurgedWholeAfterTheDecayTime) {
@@ -59,21 +64,27 @@ TEST(Arena, EmptySegmentsArePurgedWholeAfterTheDecayTime) {
   ASSERT_TRUE(a.Init(size_t{256} << 20, common::HugePages::kThp, kDecayMs));
   Page* keep = a.AllocatePage(SizeClassOf(16), kOwner);  // keeps its segment in use
   memset(reinterpret_cast<void*>(keep->start), 1, size_t{64} << 10);
-  std::vector<Page*> pages;
-  for (int i = 0; i < 8; ++i) pages.push_back(a.AllocatePage(SizeClassOf(100000), kOwner));
-  for (Page* p : pages) memset(reinterpret_cast<void*>(p->start), 1, kSegmentSize);
+  std::vector<Page*> pages;  // 8 whole segments of medium pages
+  for (int i = 0; i < 32; ++i) pages.push_back(a.AllocatePage(SizeClassOf(60000), kOwner));
+  for (Page* p : pages) memset(reinterpret_cast<void*>(p->start), 1, size_t{512} << 10);
   std::vector<uintptr_t> starts;
-  for (Page* p : pages) starts.push_back(p->start);
+  for (Page* p : pages) {
+    if (p->start % kSegmentSize == 0) starts.push_back(p->start);
+  }
+  ASSERT_EQ(starts.size(), 8u);
   for (Page* p : pages) a.FreePage(p);
-  // Within the decay time the memory is kept: it is what the next page will use.
-  EXPECT_EQ(a.Stats().empty_segments, 8u);
-  EXPECT_EQ(ResidentBytes(reinterpret_cast<void*>(starts[0]), kSegmentSize), kSegmentSize);
+  // Within the decay time the most recently emptied segments are kept, as many as the cap for
+  // a heap this small allows (kMinEmptyBytes): they are what the next pages will use.
+  size_t kept = kMinEmptyBytes / kSegmentSize;
+  EXPECT_EQ(a.Stats().empty_segments, kept);
+  EXPECT_EQ(a.Stats().purged_segments, 8u - kept);
+  EXPECT_EQ(ResidentBytes(reinterpret_cast<void*>(starts[7]), kSegmentSize), kSegmentSize);
+  EXPECT_EQ(ResidentBytes(reinterpret_cast<void*>(starts[0]), kSegmentSize), 0u);
   usleep((kDecayMs + 50) * 1000);
   // The next arena operation purges what has expired.
   a.FreePage(a.AllocatePage(SizeClassOf(16), kOwner));
   ArenaStats stats = a.Stats();
-  EXPECT_EQ(stats.purged_segments + stats.empty_segments, 8u);
-  EXPECT_GE(stats.purged_segments, 7u);
+  EXPECT_EQ(stats.purged_segments, 8u);
   size_t resident = 0;
   for (uintptr_t s : starts) resident += ResidentBytes(reinterpret_cast<void*>(s), kSegmentSize);
   EXPECT_LE(resident, kSegmentSize);
@@ -88,7 +99,9 @@ TEST(Arena, TooManyEmptySegmentsArePurgedAtOnce) {
   ASSERT_TRUE(a.Init(size_t{512} << 20, common::HugePages::kThp, 3600 * 1000));
   std::vector<Page*> pages;
   constexpr int kSegments = 64;  // 128 MiB, four times the empty-segment cap
-  for (int i = 0; i < kSegments; ++i) pages.push_back(a.AllocatePage(SizeClassOf(100000), kOwner));
+  for (int i = 0; i < 4 * kSegments; ++i) {
+    pages.push_back(a.AllocatePage(SizeClassOf(60000), kOwner));
+  }
   for (Page* p : pages) a.FreePage(p);
   ArenaStats stats = a.Stats();
   EXPECT_LE(stats.empty_segments * kSegmentSize, kMaxEmptyBytes);

@@ -11,10 +11,10 @@ constinit Arena arena;
 namespace {
 
 constexpr size_t kMinRangeBytes = size_t{64} << 20;
-// The first segments a process commits get 4 KiB pages: a huge page is 2 MiB of memory at the
-// first touch, which for a small program is most of its heap. Past these, the heap is big
-// enough for huge pages to pay (TLB reach) at a cost below 1 % of it.
-constexpr size_t kSegmentsBeforeHugePages = 4;
+// The first 32 MiB of segments a process commits get 4 KiB pages: a huge page is 2 MiB of
+// memory at the first touch, however little of it is used, and in a small heap pages are
+// sparse. Past that the heap is big enough for huge pages to pay (TLB reach) for their cost.
+constexpr size_t kSegmentsBeforeHugePages = 16;
 constexpr size_t kHeapSlabBytes = size_t{1} << 20;
 
 constexpr uint32_t AllPagesFree(PageKind kind) {
@@ -105,6 +105,7 @@ SegmentMeta* Arena::TakeSegment(PageKind kind) {
   } else if (purged_.first != nullptr) {
     segment = purged_.first;
     purged_.Remove(segment);
+    --purged_count_;
   } else if (next_fresh_ < segment_count_) {
     segment = &segments_[next_fresh_];
     if (!CommitSegment(segment)) return nullptr;
@@ -117,8 +118,23 @@ SegmentMeta* Arena::TakeSegment(PageKind kind) {
   segment->state = SegmentState::kActive;
   segment->free_pages = AllPagesFree(kind);
   segment->used_pages = 0;
-  partial_[static_cast<int>(kind)].PushFront(segment);
   return segment;
+}
+
+void Arena::FilePartial(SegmentMeta* segment) {
+  int kind = static_cast<int>(segment->kind);
+  uint32_t used = segment->used_pages;
+  if (used == 0 || used == static_cast<uint32_t>(PagesPerSegment(segment->kind))) return;
+  partial_[kind][used].PushFront(segment);
+  partial_mask_[kind] |= uint32_t{1} << used;
+}
+
+void Arena::UnfilePartial(SegmentMeta* segment) {
+  int kind = static_cast<int>(segment->kind);
+  uint32_t used = segment->used_pages;
+  if (used == 0 || used == static_cast<uint32_t>(PagesPerSegment(segment->kind))) return;
+  partial_[kind][used].Remove(segment);
+  if (partial_[kind][used].first == nullptr) partial_mask_[kind] &= ~(uint32_t{1} << used);
 }
 
 Page* Arena::AllocatePage(int size_class, Heap* owner) {
@@ -127,13 +143,17 @@ Page* Arena::AllocatePage(int size_class, Heap* owner) {
   {
     common::SpinLockGuard guard(lock_);
     PurgeExpired(os::NowMs());
-    segment = partial_[static_cast<int>(kind)].first;
-    if (segment == nullptr) segment = TakeSegment(kind);
+    // The fullest segment with room: emptier ones drain, go back to the OS whole, and the
+    // huge pages in use stay dense (the Temeraire lesson).
+    uint32_t mask = partial_mask_[static_cast<int>(kind)];
+    segment = mask != 0 ? partial_[static_cast<int>(kind)][31 - __builtin_clz(mask)].first
+                        : TakeSegment(kind);
     if (segment == nullptr) return nullptr;
+    UnfilePartial(segment);
     int index = __builtin_ctz(segment->free_pages);
     segment->free_pages &= ~(uint32_t{1} << index);
     segment->used_pages++;
-    if (segment->free_pages == 0) partial_[static_cast<int>(kind)].Remove(segment);
+    FilePartial(segment);
     Page* page = &segment->pages[index];
     size_t block_size = ClassSize(size_class);
     size_t page_bytes = size_t{1} << PageShift(kind);
@@ -165,11 +185,11 @@ void Arena::FreePage(Page* page) {
   page->reciprocal = 0;
   page->start = 0;
   page->heap.store(nullptr, std::memory_order_relaxed);
-  SegmentList& partial = partial_[static_cast<int>(segment->kind)];
-  if (segment->free_pages == 0) partial.PushFront(segment);
+  UnfilePartial(segment);
   segment->free_pages |= uint32_t{1} << index;
-  if (--segment->used_pages == 0) {
-    partial.Remove(segment);
+  --segment->used_pages;
+  FilePartial(segment);
+  if (segment->used_pages == 0) {
     segment->state = SegmentState::kEmpty;
     segment->empty_since_ms = os::NowMs();
     empty_.PushFront(segment);
@@ -184,12 +204,18 @@ void Arena::Purge(SegmentMeta* segment) {
   os::Purge(AddressOf(segment), kSegmentSize);
   segment->state = SegmentState::kPurged;
   purged_.PushFront(segment);
+  ++purged_count_;
 }
 
 void Arena::PurgeExpired(uint64_t now_ms) {
+  // Kept empty segments are bounded by a share of the heap in use, so a small program does not
+  // keep tens of MiB it has finished with.
+  size_t in_use = (next_fresh_ - purged_count_) * kSegmentSize - empty_bytes_;
+  size_t cap = in_use / 4 < kMinEmptyBytes ? kMinEmptyBytes : in_use / 4;
+  if (cap > kMaxEmptyBytes) cap = kMaxEmptyBytes;
   // The list is newest first, so the oldest empty segment is last.
   while (SegmentMeta* oldest = empty_.last) {
-    if (empty_bytes_ <= kMaxEmptyBytes && now_ms - oldest->empty_since_ms < decay_ms_) break;
+    if (empty_bytes_ <= cap && now_ms - oldest->empty_since_ms < decay_ms_) break;
     Purge(oldest);
   }
 }

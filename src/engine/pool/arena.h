@@ -1,14 +1,14 @@
 // The arena: one reserved virtual range holding every pooled block, cut into 2 MiB segments.
 // Segments are madvised for transparent huge pages as they are committed, except the first
-// few: a small program keeps 4 KiB pages (a huge page would be most of its heap).
+// 32 MiB: a small heap keeps 4 KiB pages (its pages are sparse; huge ones would be mostly idle).
 //
 // Because all pooled memory lies in one range, "is this pointer ours" is a subtraction and a
 // compare, and a pointer finds its segment's metadata by shifting. Segments are committed on
 // first use and dedicated to one page kind while they hold pages. A segment whose pages are
 // all free is kept (still backed, hot) for a while, then purged whole — never partially, which
-// would split its huge page — after `decay_ms`, or at once when more than
-// kMaxEmptyBytes of empty segments are kept. New pages prefer segments already in use, then
-// kept empty ones, then purged ones, and fresh segments last, so huge pages stay intact.
+// would split its huge page — after `decay_ms`, or at once when more are kept than a quarter
+// of the heap in use (4 to 32 MiB). New pages come from the fullest segment with room, then
+// kept empty ones, then purged ones, and fresh segments last, so huge pages stay dense.
 //
 // The arena also keeps the pages of threads that exited (abandoned, adopted by others) and the
 // heap descriptors. Everything here runs under one lock, taken once per page (64 KiB or more of
@@ -25,6 +25,8 @@
 
 namespace poolscope::engine::pool {
 
+// Empty segments kept backed: a quarter of the heap in use, between these bounds.
+inline constexpr size_t kMinEmptyBytes = size_t{4} << 20;
 inline constexpr size_t kMaxEmptyBytes = size_t{32} << 20;
 
 struct ArenaStats {
@@ -93,6 +95,9 @@ class Arena {
   };
 
   SegmentMeta* TakeSegment(PageKind kind);  // lock held
+  // Partly used segments are filed by pages in use, so the fullest is found with one bit scan.
+  void FilePartial(SegmentMeta* segment);    // lock held
+  void UnfilePartial(SegmentMeta* segment);  // lock held
   bool CommitSegment(SegmentMeta* segment);  // lock held
   void PurgeExpired(uint64_t now_ms);        // lock held
   void Purge(SegmentMeta* segment);          // lock held
@@ -109,7 +114,9 @@ class Arena {
   size_t next_fresh_ = 0;  // segments below this index have been committed once
   common::HugePages mode_ = common::HugePages::kThp;
   uint32_t decay_ms_ = 0;
-  SegmentList partial_[kPageKinds];  // active segments with at least one free page
+  SegmentList partial_[kPageKinds][kSlicesPerSegment];  // by pages in use
+  uint32_t partial_mask_[kPageKinds] = {};  // bit n: partial_[kind][n] is not empty
+  size_t purged_count_ = 0;
   SegmentList empty_;                // newest first
   SegmentList purged_;
   size_t empty_bytes_ = 0;

@@ -145,7 +145,7 @@ bool LargeBlocks::Free(void* p) {
     mapped_bytes_ -= length;
     uint64_t now = os::NowMs();
     ExpireCache(now, length);
-    if (length <= kMaxCachedBytes) {
+    if (length <= kMaxCachedBlock) {
       for (CachedMapping& m : cache_) {
         if (m.address == 0) {
           m = {address, length, now};

@@ -8,8 +8,8 @@
 //
 // Every block is in a registry (an open-addressing hash table keyed by address, in memory of
 // its own), which is how free, realloc and malloc_usable_size recognise large blocks — they
-// live outside the arena's range. Freed mappings are kept in a small cache for reuse, and
-// unmapped after the decay time or when the cache is full.
+// live outside the arena's range. Freed mappings up to 4 MiB are kept in a small cache
+// (16 MiB at most) for reuse, and unmapped after the decay time or when the cache is full.
 #ifndef POOLSCOPE_SRC_ENGINE_POOL_LARGE_H_
 #define POOLSCOPE_SRC_ENGINE_POOL_LARGE_H_
 
@@ -67,7 +67,10 @@ class LargeBlocks {
   };
   static constexpr uintptr_t kTombstone = 1;
   static constexpr int kCacheSlots = 16;
-  static constexpr size_t kMaxCachedBytes = size_t{64} << 20;
+  // Only blocks small enough to be churned are kept: a freed 256 MiB array would hold its
+  // memory for the decay time to save one mmap call.
+  static constexpr size_t kMaxCachedBytes = size_t{16} << 20;
+  static constexpr size_t kMaxCachedBlock = size_t{4} << 20;
 
   size_t MappingLength(size_t size) const;
   void AdviseIfHuge(void* p, size_t length);

@@ -26,9 +26,7 @@ inline constexpr size_t kSegmentSize = size_t{1} << kSegmentShift;
 inline constexpr int kSliceShift = 16;  // the smallest page: 64 KiB
 inline constexpr int kSlicesPerSegment = 1 << (kSegmentShift - kSliceShift);
 
-constexpr int PageShift(PageKind kind) {
-  return kind == PageKind::kSmall ? 16 : kind == PageKind::kMedium ? 19 : 21;
-}
+constexpr int PageShift(PageKind kind) { return kind == PageKind::kSmall ? 16 : 19; }
 constexpr int PagesPerSegment(PageKind kind) { return 1 << (kSegmentShift - PageShift(kind)); }
 
 // A free block. The second word holds a marker while the block is free, so a second free of

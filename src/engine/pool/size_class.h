@@ -14,8 +14,10 @@
 namespace poolscope::engine::pool {
 
 inline constexpr size_t kMinBlockSize = 16;
-inline constexpr size_t kMaxPooledSize = size_t{256} << 10;
-inline constexpr int kClassCount = 96;
+// Above 64 KiB a page would hold few blocks, and a size class used once would keep a whole
+// (huge) page resident: such blocks are large blocks instead.
+inline constexpr size_t kMaxPooledSize = size_t{64} << 10;
+inline constexpr int kClassCount = 80;
 
 constexpr int SizeClassOf(size_t size) {
   if (size <= 128) return size <= 16 ? 0 : static_cast<int>((size - 1) >> 4);
@@ -48,16 +50,13 @@ constexpr size_t ClassSize(int size_class) {
 static_assert(SizeClassOf(kMaxPooledSize) == kClassCount - 1);
 static_assert(ClassSize(kClassCount - 1) == kMaxPooledSize);
 
-// Pages are 64 KiB for blocks up to 8 KiB, 512 KiB up to 64 KiB and a whole 2 MiB segment
-// above, so every page holds at least eight blocks.
-enum class PageKind : uint8_t { kSmall, kMedium, kWhole };
-inline constexpr int kPageKinds = 3;
+// Pages are 64 KiB for blocks up to 8 KiB and 512 KiB above, so every page holds at least
+// eight blocks.
+enum class PageKind : uint8_t { kSmall, kMedium };
+inline constexpr int kPageKinds = 2;
 
 constexpr PageKind PageKindOf(int size_class) {
-  size_t size = ClassSize(size_class);
-  return size <= (size_t{8} << 10) ? PageKind::kSmall
-         : size <= (size_t{64} << 10) ? PageKind::kMedium
-                                      : PageKind::kWhole;
+  return ClassSize(size_class) <= (size_t{8} << 10) ? PageKind::kSmall : PageKind::kMedium;
 }
 
 }  // namespace poolscope::engine::pool
