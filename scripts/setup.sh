@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real programs the integration tests run under the library
   sqlite3 git python3 gcc coreutils bash
+  # recorder tests: heaptrack, whose counts the recorder's are checked against
+  heaptrack
   # benchmarks: the allocators scripts/bench.sh compares against, callgrind, hyperfine
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 valgrind hyperfine
 )

@@ -1,7 +1,7 @@
 """Compares a poolscope trace of tests/integration/recorder/deterministic.cc with heaptrack's
 recording of the same program, and both with the program's own books.
 
-heaptrack's data file (heaptrack_interpret's output, zstd-compressed text) is read directly, so
+heaptrack's data file (heaptrack_interpret's output, text compressed with zstd, or gzip) is read directly, so
 every figure is exact: lines `s LEN TEXT` (strings, numbered from 1), `i IP MODULE FUNC [FILE
 LINE] [FUNC FILE LINE]...` (instruction pointers, from 1), `t IP PARENT` (traces, from 1),
 `a SIZE TRACE` (allocation infos, from 0), `+ INFO` (an allocation), `- INFO` (a free).
@@ -13,17 +13,22 @@ printed by `trace_probe allocs`). Everything else happened outside the program's
 start-up allocations of libc, libstdc++ and the loader, and stdio's buffer. Those that differ
 between the two tools are listed by name; the workload's figures must match exactly.
 
-Usage: heaptrack_compare.py HEAPTRACK.zst PROBE_ALLOCS.txt PROGRAM_STDOUT PROGRAM WORKLOAD
+Usage: heaptrack_compare.py HEAPTRACK.zst|.gz PROBE_ALLOCS.txt PROGRAM_STDOUT PROGRAM WORKLOAD
 Exit 0 when the figures match, 1 otherwise (with the reason).
 """
 
 import collections
+import gzip
 import subprocess
 import sys
 
 
 def parse_heaptrack(path, workload):
-    text = subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
+    if path.endswith(".gz"):  # heaptrack compresses with gzip when zstd is not installed
+        with gzip.open(path) as f:
+            text = f.read()
+    else:
+        text = subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
     strings = [""]
     ips = [[]]  # function names per instruction pointer (with inlined frames)
     traces = [(0, 0)]
