@@ -1,6 +1,8 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -123,6 +125,45 @@ size_t Format(char* buf, size_t cap, const char* fmt, ...) {
   return n;
 }
 
+namespace {
+
+// The stderr seen at start-up: a private descriptor for it, and its identity.
+int log_fd = STDERR_FILENO;
+dev_t log_device = 0;
+ino_t log_inode = 0;
+bool log_known = false;
+
+bool NamesStartupStderr(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_dev == log_device && st.st_ino == log_inode;
+}
+
+// Where a message may go now: the private copy, else fd 2 if it is still the same file, else
+// nowhere.
+int LogDestination() {
+  if (!log_known) return log_fd;
+  if (log_fd != STDERR_FILENO && NamesStartupStderr(log_fd)) return log_fd;
+  if (NamesStartupStderr(STDERR_FILENO)) return STDERR_FILENO;
+  return -1;
+}
+
+}  // namespace
+
+void KeepStderr() {
+  int saved_errno = errno;
+  struct stat st;
+  if (fstat(STDERR_FILENO, &st) == 0) {
+    log_device = st.st_dev;
+    log_inode = st.st_ino;
+    log_known = true;
+    int copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 900);
+    if (copy >= 0) log_fd = copy;
+  } else {
+    log_fd = -1;  // started without stderr: whatever fd 2 becomes is the program's
+  }
+  errno = saved_errno;
+}
+
 void LogLine(const char* fmt, ...) {
   int saved_errno = errno;
   char line[512];
@@ -132,8 +173,9 @@ void LogLine(const char* fmt, ...) {
   n += FormatV(line + n, sizeof(line) - n - 1, fmt, args);
   va_end(args);
   line[n++] = '\n';
-  for (size_t done = 0; done < n;) {
-    ssize_t w = write(STDERR_FILENO, line + done, n - done);
+  int fd = LogDestination();
+  for (size_t done = 0; fd >= 0 && done < n;) {
+    ssize_t w = write(fd, line + done, n - done);
     if (w > 0) {
       done += static_cast<size_t>(w);
     } else if (w < 0 && errno == EINTR) {

@@ -16,8 +16,13 @@ namespace poolscope::common {
 size_t FormatV(char* buf, size_t cap, const char* fmt, va_list args);
 size_t Format(char* buf, size_t cap, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
-// Writes "poolscope: <message>\n" to stderr as a single write.
+// Writes "poolscope: <message>\n" to the process's stderr as a single write.
 void LogLine(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Keeps a private, close-on-exec copy of the stderr the process started with, so diagnostics
+// keep going there after the program closes fd 2 or dup2s its own file over it: a message of
+// ours must never land in the program's files. Called once at start-up.
+void KeepStderr();
 
 }  // namespace poolscope::common
 

@@ -88,6 +88,7 @@ engine::Engine* InitializeOrNull() {
     return ready_engine.load(std::memory_order_acquire);
   }
   initializing_here = true;
+  common::KeepStderr();
   common::Config config =
       common::ParseConfig([](const char* name) -> const char* { return getenv(name); }, environ);
   count_calls = config.stats;

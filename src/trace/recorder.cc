@@ -134,6 +134,7 @@ struct Recorder {
   int module_count = 0;
 
   std::atomic<bool> flusher_running{false};
+  std::atomic<bool> flusher_wanted{false};  // a fork child starts its own at its first event
   bool stop_flusher = false;  // under flusher_mutex
   pthread_mutex_t flusher_mutex = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t flusher_wake = PTHREAD_COND_INITIALIZER;
@@ -232,6 +233,7 @@ bool FileStillOursLocked() {
   if (fd < 0) return false;
   if (fstat(fd, &st) != 0 || st.st_dev != r.device || st.st_ino != r.inode) {
     close(fd);
+    errno = ESTALE;  // the path now names another file
     return false;
   }
   int moved = fcntl(fd, F_DUPFD_CLOEXEC, r.fd > 3 ? r.fd : 3);
@@ -251,7 +253,7 @@ bool WriteFrameLocked(uint32_t thread, const uint8_t* data, size_t size) {
     return false;
   }
   if (!FileStillOursLocked()) {
-    StopRecording("the program closed its descriptor and the file is gone", EBADF);
+    StopRecording("the program took over its descriptor and it cannot be reopened", errno);
     return false;
   }
   if (!r.writer->WriteFrame(thread, data, size)) {
@@ -459,7 +461,13 @@ void OnThreadExit(void* value) {
   }
 }
 
+void StartFlusher();
+
 ThreadState* StateForThisThread() {
+  if (r.flusher_wanted.load(std::memory_order_relaxed)) [[unlikely]] {
+    r.flusher_wanted.store(false);
+    StartFlusher();
+  }
   if (thread_state != nullptr) [[likely]] return thread_state;
   ThreadState* t = nullptr;
   {
@@ -582,6 +590,8 @@ int CaptureCallerStack(uintptr_t* frames) {
 
 constexpr uintptr_t kDeleted = 1;
 
+bool InOurOwnProcessForCrash() { return static_cast<uint64_t>(getpid()) == r.pid; }
+
 size_t SampledSlot(uintptr_t p) { return ((p >> 4) * 0x9e3779b97f4a7c15ULL) >> 44; }
 
 bool RememberSampled(uintptr_t p) {
@@ -672,6 +682,52 @@ void* FlusherMain(void*) {
   return nullptr;
 }
 
+// A fatal signal with the default disposition: write what can be written without waiting for
+// any lock (the crashing thread may hold one), then die of the same signal.
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
+void OnFatalSignal(int sig) {
+  ++inside_recorder;
+  if (recording && InOurOwnProcessForCrash() && r.write_lock.TryLock()) {
+    for (int i = 0; i < kMaxThreads; ++i) {
+      ThreadState* t = r.slots[i];
+      if (t == nullptr || t->encoder.size() == 0 || !t->lock.TryLock()) continue;
+      if (r.writer != nullptr && FileStillOursLocked()) {
+        r.writer->WriteFrame(t->id, t->encoder.data(), t->encoder.size());
+      }
+      t->encoder.Reset();
+      t->lock.Unlock();
+    }
+    if (r.writer != nullptr && r.process_lock.TryLock()) {
+      if (FileStillOursLocked()) {
+        r.writer->WriteFrame(0, r.process_encoder->data(), r.process_encoder->size());
+      }
+      r.process_encoder->Reset();
+      r.process_lock.Unlock();
+    }
+    r.write_lock.Unlock();
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);  // a fault re-executes anyway; raise covers abort and kill
+}
+
+// Only where the program left the default: a program that handles a fatal signal itself
+// keeps doing so, and one that installs a handler later replaces ours.
+void InstallCrashFlush() {
+  for (int sig : kFatalSignals) {
+    struct sigaction current;
+    if (sigaction(sig, nullptr, &current) != 0 || current.sa_handler != SIG_DFL ||
+        (current.sa_flags & SA_SIGINFO) != 0) {
+      continue;
+    }
+    struct sigaction flush {};
+    flush.sa_handler = OnFatalSignal;
+    flush.sa_flags = SA_NODEFER | SA_RESETHAND;
+    sigemptyset(&flush.sa_mask);
+    sigaction(sig, &flush, nullptr);
+  }
+}
+
 void StartFlusher() {
   bool expected = false;
   if (!r.flusher_running.compare_exchange_strong(expected, true)) return;
@@ -727,6 +783,7 @@ void StartBackgroundWork() {
   RecorderScope scope;
   LoadUnwinder();
   ScanModules();
+  InstallCrashFlush();
   StartFlusher();
 }
 
@@ -874,6 +931,7 @@ void ForkChild() {
   r.fd = -1;
   r.writer = nullptr;
   r.flusher_running.store(false);
+  r.flusher_wanted.store(true);
   r.flusher_mutex = PTHREAD_MUTEX_INITIALIZER;
   r.flusher_wake = PTHREAD_COND_INITIALIZER;
   r.finished.store(false);

@@ -15,7 +15,11 @@ class ByteSampler {
  public:
   void Init(uint64_t mean_bytes, uint64_t seed) {
     mean_ = static_cast<double>(mean_bytes);
-    state_ = seed | 1;
+    // splitmix64: every seed gives its own state (xorshift needs a nonzero one).
+    uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    state_ = (z ^ (z >> 31)) | 1;
     until_next_ = NextGap();
   }
 
