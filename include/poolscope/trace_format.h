@@ -448,14 +448,28 @@ class RecordVisitor {
   virtual void OnUnknown(uint32_t /*thread*/, uint64_t /*type*/) {}
 };
 
+// Record types a decoder met and skipped (from a newer minor version), for its caller to
+// report; the first few distinct ones are kept.
+struct UnknownRecordTypes {
+  static constexpr int kMaxKept = 16;
+  uint64_t types[kMaxKept] = {};
+  int count = 0;
+  void Add(uint64_t type) {
+    for (int i = 0; i < count; ++i) {
+      if (types[i] == type) return;
+    }
+    if (count < kMaxKept) types[count++] = type;
+  }
+};
+
 enum class DecodeResult {
   kOk,
   kMalformed,  // a record's framing or fields are broken: the rest of the frame is unusable
 };
 
-// Decodes the records of one frame in order.
+// Decodes the records of one frame in order; skipped types go to *unknown when given.
 inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t size,
-                                RecordVisitor& visitor) {
+                                RecordVisitor& visitor, UnknownRecordTypes* unknown = nullptr) {
   class Fields {
    public:
     Fields(const uint8_t* p, const uint8_t* end, uint64_t* time, uint64_t* address,
@@ -669,6 +683,7 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
         break;
       }
       default:
+        if (unknown != nullptr) unknown->Add(type);
         visitor.OnUnknown(thread, type);
         break;
     }

@@ -119,42 +119,40 @@ POOLSCOPE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) noe
   return Next<int (*)(int, char* const*, char* const*)>(kFexecve)(fd, argv, envp);
 }
 
-POOLSCOPE_EXPORT int execl(const char* path, const char* arg, ...) noexcept {
+// The l-forms: gather the list on the stack (E2BIG when it does not fit), then hand it to the
+// v-form through `exec`, which may read further arguments (execle's environment).
+template <typename Exec>
+int ExecArgumentList(const char* arg, va_list* list, Exec exec) {
   char* args[kMaxListArguments];
-  va_list list;
-  va_start(list, arg);
-  bool fits = GatherArguments(arg, &list, args);
-  va_end(list);
-  if (!fits) {
+  if (!GatherArguments(arg, list, args)) {
     errno = E2BIG;
     return -1;
   }
-  return execv(path, args);
+  return exec(args);
+}
+
+POOLSCOPE_EXPORT int execl(const char* path, const char* arg, ...) noexcept {
+  va_list list;
+  va_start(list, arg);
+  int rc = ExecArgumentList(arg, &list, [&](char** args) { return execv(path, args); });
+  va_end(list);
+  return rc;
 }
 
 POOLSCOPE_EXPORT int execlp(const char* file, const char* arg, ...) noexcept {
-  char* args[kMaxListArguments];
   va_list list;
   va_start(list, arg);
-  bool fits = GatherArguments(arg, &list, args);
+  int rc = ExecArgumentList(arg, &list, [&](char** args) { return execvp(file, args); });
   va_end(list);
-  if (!fits) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execvp(file, args);
+  return rc;
 }
 
 POOLSCOPE_EXPORT int execle(const char* path, const char* arg, ...) noexcept {
-  char* args[kMaxListArguments];
   va_list list;
   va_start(list, arg);
-  bool fits = GatherArguments(arg, &list, args);
-  char** envp = fits ? va_arg(list, char**) : nullptr;
+  int rc = ExecArgumentList(arg, &list, [&](char** args) {
+    return execve(path, args, va_arg(list, char**));
+  });
   va_end(list);
-  if (!fits) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execve(path, args, envp);
+  return rc;
 }

@@ -266,7 +266,7 @@ TEST(Ownership, GlibcBlocksGoBackToGlibc) {
   EXPECT_EQ(InvalidPointerCount(), before);
 }
 
-TEST(Fork, ChildAllocatesAndReclaimsOtherThreadsPages) {
+TEST(Fork, ChildAllocatesWhileAnotherThreadWasAllocating) {
   PoolEngine& e = Engine();
   std::atomic<bool> stop{false};
   std::thread busy([&] {

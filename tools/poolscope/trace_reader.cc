@@ -15,46 +15,6 @@ namespace {
 
 namespace tf = trace_format;
 
-// Forwards records and remembers the unknown types.
-class UnknownTypeRecorder : public tf::RecordVisitor {
- public:
-  UnknownTypeRecorder(tf::RecordVisitor& inner, std::set<uint64_t>& unknown)
-      : inner_(inner), unknown_(unknown) {}
-  void OnProcess(uint32_t t, const tf::ProcessRecord& r) override { inner_.OnProcess(t, r); }
-  void OnThreadStart(uint32_t t, const tf::ThreadRecord& r) override { inner_.OnThreadStart(t, r); }
-  void OnThreadExit(uint32_t t, const tf::ThreadRecord& r) override { inner_.OnThreadExit(t, r); }
-  void OnModuleLoad(uint32_t t, const tf::ModuleRecord& r) override { inner_.OnModuleLoad(t, r); }
-  void OnModuleUnload(uint32_t t, const tf::ModuleRecord& r) override {
-    inner_.OnModuleUnload(t, r);
-  }
-  void OnStackNode(uint32_t t, const tf::StackNodeRecord& r) override { inner_.OnStackNode(t, r); }
-  void OnAlloc(uint32_t t, const tf::AllocRecord& r) override { inner_.OnAlloc(t, r); }
-  void OnSampledAlloc(uint32_t t, const tf::AllocRecord& r) override {
-    inner_.OnSampledAlloc(t, r);
-  }
-  void OnFree(uint32_t t, const tf::FreeRecord& r) override { inner_.OnFree(t, r); }
-  void OnRealloc(uint32_t t, const tf::ReallocRecord& r) override { inner_.OnRealloc(t, r); }
-  void OnMmap(uint32_t t, const tf::MmapRecord& r) override { inner_.OnMmap(t, r); }
-  void OnMunmap(uint32_t t, const tf::MunmapRecord& r) override { inner_.OnMunmap(t, r); }
-  void OnMremap(uint32_t t, const tf::MremapRecord& r) override { inner_.OnMremap(t, r); }
-  void OnPhaseMark(uint32_t t, const tf::PhaseMarkRecord& r) override { inner_.OnPhaseMark(t, r); }
-  void OnMemorySample(uint32_t t, const tf::MemorySampleRecord& r) override {
-    inner_.OnMemorySample(t, r);
-  }
-  void OnEnd(uint32_t t, const tf::EndRecord& r) override { inner_.OnEnd(t, r); }
-  void OnCapReached(uint32_t t, const tf::CapReachedRecord& r) override {
-    inner_.OnCapReached(t, r);
-  }
-  void OnUnknown(uint32_t t, uint64_t type) override {
-    unknown_.insert(type);
-    inner_.OnUnknown(t, type);
-  }
-
- private:
-  tf::RecordVisitor& inner_;
-  std::set<uint64_t>& unknown_;
-};
-
 struct FileCloser {
   void operator()(FILE* f) const { fclose(f); }
 };
@@ -86,7 +46,7 @@ absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVi
         ", newer than this poolscope reads (", tf::kMajorVersion, ".x); upgrade poolscope"));
   }
 
-  UnknownTypeRecorder forward(visitor, summary.unknown_record_types);
+  tf::UnknownRecordTypes unknown;
   std::vector<uint8_t> compressed;
   std::vector<uint8_t> raw;
   uint64_t offset = sizeof(header);
@@ -147,13 +107,14 @@ absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVi
       ++summary.corrupt_frames;  // the checksum or the data is damaged: skip this frame
       continue;
     }
-    if (tf::DecodeFrame(frame.thread, raw.data(), raw.size(), forward) !=
+    if (tf::DecodeFrame(frame.thread, raw.data(), raw.size(), visitor, &unknown) !=
         tf::DecodeResult::kOk) {
       ++summary.corrupt_frames;
       continue;
     }
     ++summary.frames;
   }
+  summary.unknown_record_types.insert(unknown.types, unknown.types + unknown.count);
   return summary;
 }
 

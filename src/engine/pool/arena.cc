@@ -23,31 +23,6 @@ constexpr uint32_t AllPagesFree(PageKind kind) {
 
 }  // namespace
 
-void Arena::SegmentList::PushFront(SegmentMeta* s) {
-  s->prev = nullptr;
-  s->next = first;
-  if (first != nullptr) {
-    first->prev = s;
-  } else {
-    last = s;
-  }
-  first = s;
-}
-
-void Arena::SegmentList::Remove(SegmentMeta* s) {
-  if (s->prev != nullptr) {
-    s->prev->next = s->next;
-  } else {
-    first = s->next;
-  }
-  if (s->next != nullptr) {
-    s->next->prev = s->prev;
-  } else {
-    last = s->prev;
-  }
-  s->next = s->prev = nullptr;
-}
-
 bool Arena::Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms) {
   mode_ = mode;
   decay_ms_ = decay_ms;
@@ -262,24 +237,9 @@ Heap* Arena::NewHeap() {
   return heap;
 }
 
-void Arena::AddLiveHeap(Heap* heap) {
-  common::SpinLockGuard guard(lock_);
-  heap->next_ = live_heaps_;
-  heap->prev_ = nullptr;
-  if (live_heaps_ != nullptr) live_heaps_->prev_ = heap;
-  live_heaps_ = heap;
-}
-
 void Arena::RetireHeap(Heap* heap) {
   common::SpinLockGuard guard(lock_);
-  if (heap->prev_ != nullptr) {
-    heap->prev_->next_ = heap->next_;
-  } else {
-    live_heaps_ = heap->next_;
-  }
-  if (heap->next_ != nullptr) heap->next_->prev_ = heap->prev_;
   heap->next_ = free_heaps_;
-  heap->prev_ = nullptr;
   free_heaps_ = heap;
 }
 

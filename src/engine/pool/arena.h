@@ -66,13 +66,8 @@ class Arena {
 
   // Heap descriptors are never unmapped: a remote free may still read one after its thread
   // exited, and memory is recycled only as another heap.
-  Heap* NewHeap();  // storage only; construct it, then AddLiveHeap
-  void AddLiveHeap(Heap* heap);
+  Heap* NewHeap();  // storage only: the caller constructs it
   void RetireHeap(Heap* heap);
-  // Calls fn on every live heap; fn may retire it. Only while the process has one thread (in
-  // a fork child): it takes no lock, since fn may need it.
-  template <typename Fn>
-  void ForEachLiveHeap(Fn fn);
 
   // Purges every empty segment now (malloc_trim). Returns the bytes released.
   size_t PurgeAll();
@@ -87,12 +82,7 @@ class Arena {
   size_t size() const { return size_; }
 
  private:
-  struct SegmentList {
-    SegmentMeta* first = nullptr;
-    SegmentMeta* last = nullptr;
-    void PushFront(SegmentMeta* s);
-    void Remove(SegmentMeta* s);
-  };
+  using SegmentList = IntrusiveList<SegmentMeta>;
 
   SegmentMeta* TakeSegment(PageKind kind);  // lock held
   // Partly used segments are filed by pages in use, so the fullest is found with one bit scan.
@@ -122,7 +112,6 @@ class Arena {
   size_t empty_bytes_ = 0;
   PageList abandoned_[kClassCount];
   Heap* free_heaps_ = nullptr;
-  Heap* live_heaps_ = nullptr;
   char* heap_slab_ = nullptr;  // carved into heaps
   size_t heap_slab_left_ = 0;
 };

@@ -63,7 +63,6 @@ Heap* CreateThreadHeap() {
   Heap* heap = arena.NewHeap();
   if (heap == nullptr) return nullptr;
   new (heap) Heap(&empty_page);
-  arena.AddLiveHeap(heap);
   // Installed before pthread_setspecific, which may allocate: that allocation finds this heap.
   tls_heap = heap;
   pthread_setspecific(exit_key, heap);
@@ -212,16 +211,6 @@ void Heap::AbandonAll() {
   }
   full_dirty_[0].store(0, std::memory_order_relaxed);
   full_dirty_[1].store(0, std::memory_order_relaxed);
-}
-
-void AbandonOtherThreadsHeaps() {
-  Heap* survivor = tls_heap;
-  arena.ForEachLiveHeap([survivor](Heap* heap) {
-    if (heap != survivor) {
-      heap->AbandonAll();
-      arena.RetireHeap(heap);
-    }
-  });
 }
 
 }  // namespace poolscope::engine::pool

@@ -60,9 +60,8 @@ class Heap {
   void AbandonAll();
   bool is_sentinel() const;
 
-  // Links in the arena's list of live or free heaps.
+  // Link in the arena's list of free heap descriptors.
   Heap* next_ = nullptr;
-  Heap* prev_ = nullptr;
 
  private:
   friend void FreeRemote(Page* page, Block* block);
@@ -90,17 +89,6 @@ void FreeRemote(Page* page, Block* block);
 Heap* CreateThreadHeap();
 // Sets up the thread-exit hook; call once at engine start-up.
 bool InitThreadHeaps();
-// In a fork child: the other threads' heaps will never run again; hand their pages back.
-void AbandonOtherThreadsHeaps();
-
-template <typename Fn>
-void Arena::ForEachLiveHeap(Fn fn) {
-  for (Heap* heap = live_heaps_; heap != nullptr;) {
-    Heap* next = heap->next_;
-    fn(heap);
-    heap = next;
-  }
-}
 
 }  // namespace poolscope::engine::pool
 

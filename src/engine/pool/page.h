@@ -58,36 +58,40 @@ struct alignas(64) Page {
   Page* prev;
 };
 
-// A doubly linked list of pages, owned by whoever holds it (a heap, or the backend's lock).
-struct PageList {
-  Page* first = nullptr;
-  Page* last = nullptr;
+// A doubly linked list threaded through `next`/`prev` members of its nodes (pages, segments),
+// owned by whoever holds it (a heap, or the arena's lock).
+template <typename Node>
+struct IntrusiveList {
+  Node* first = nullptr;
+  Node* last = nullptr;
 
   bool empty() const { return first == nullptr; }
-  void PushFront(Page* page) {
-    page->prev = nullptr;
-    page->next = first;
+  void PushFront(Node* node) {
+    node->prev = nullptr;
+    node->next = first;
     if (first != nullptr) {
-      first->prev = page;
+      first->prev = node;
     } else {
-      last = page;
+      last = node;
     }
-    first = page;
+    first = node;
   }
-  void Remove(Page* page) {
-    if (page->prev != nullptr) {
-      page->prev->next = page->next;
+  void Remove(Node* node) {
+    if (node->prev != nullptr) {
+      node->prev->next = node->next;
     } else {
-      first = page->next;
+      first = node->next;
     }
-    if (page->next != nullptr) {
-      page->next->prev = page->prev;
+    if (node->next != nullptr) {
+      node->next->prev = node->prev;
     } else {
-      last = page->prev;
+      last = node->prev;
     }
-    page->next = page->prev = nullptr;
+    node->next = node->prev = nullptr;
   }
 };
+
+using PageList = IntrusiveList<Page>;
 
 enum class SegmentState : uint8_t { kUnused, kActive, kEmpty, kPurged };
 

@@ -341,11 +341,13 @@ void PoolEngine::ForkParent() {
   arena.UnlockInParent();
 }
 
+// The other threads' heaps stay as fork froze them, possibly mid-update: the child never
+// touches them (their pages with live blocks stay theirs; their blocks can still be freed,
+// through the remote lists).
 void PoolEngine::ForkChild() {
   common::ForgetThreadId();
   large_.ResetInChild();
   arena.ResetInChild();
-  AbandonOtherThreadsHeaps();
 }
 
 }  // namespace poolscope::engine::pool
