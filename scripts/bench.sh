@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks poolscope's pool engine against glibc (also with its huge-page tunable), jemalloc,
-# tcmalloc and mimalloc on the workloads of tests/bench/, and prints one table; a complete run
-# also writes it into docs/PERFORMANCE.md between the bench markers. See docs/PERFORMANCE.md.
+# tcmalloc and mimalloc on the workloads of tests/bench/, and prints one table; then measures the
+# recorder (POOLSCOPE_TRACE=full|sampled, both engines) against heaptrack on five of them and
+# prints the tracing table. A complete run writes both into docs/PERFORMANCE.md between their
+# markers (bench, bench-tracing). See docs/PERFORMANCE.md.
 #
 # It measures; it does not test: the exit status is 0 whatever the numbers, non-zero only when
 # it cannot run (bad option, build failure, no runner).
@@ -13,15 +15,20 @@ usage() {
   cat <<'EOF'
 usage: scripts/bench.sh [--quick] [--runs N] [--workloads W,...] [--allocators A,...]
                         [--no-callgrind] [--no-doc] [--micro]
-  --quick          smaller sizes and 3 runs per cell (under 5 minutes)
-  --runs N         runs per cell (default 5; 3 with --quick)
+                        [--tracing-only | --no-tracing] [--tracing-runs N]
+  --quick          smaller sizes, 3 runs per cell, 3 tracing pairs (under 5 minutes)
+  --runs N         runs per cell of the allocator table (default 5; 3 with --quick)
   --workloads      only these workloads: small_churn larson prodcons mixed big_arrays
-                   containers python python_malloc gcc
+                   containers python python_malloc gcc (the tracing table takes those of
+                   small_churn larson mixed containers python)
   --allocators     only these allocators: glibc glibc-thp jemalloc tcmalloc mimalloc pool
   --no-callgrind   skip the callgrind instruction counts
   --no-doc         do not write docs/PERFORMANCE.md (a run limited by --workloads or
                    --allocators never writes it)
   --micro          run the Google Benchmark micro-benchmarks under every allocator instead
+  --tracing-only   only the tracing table (recorder full/sampled vs heaptrack), no allocators
+  --no-tracing     only the allocator table
+  --tracing-runs N interleaved traced/untraced pairs per tracing cell (default 11; 3 with --quick)
 Environment: POOLSCOPE_BUILD_DIR (default build); POOLSCOPE_* knobs other than
 POOLSCOPE_ENGINE reach the pool runs unchanged.
 EOF
@@ -33,6 +40,7 @@ die() {
 }
 
 quick=0 runs="" only_workloads="" only_allocators="" callgrind=1 write_doc=1 micro=0
+tracing=1 tracing_only=0 tracing_runs=""
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -45,6 +53,10 @@ while (($#)); do
     --no-callgrind) callgrind=0 ;;
     --no-doc) write_doc=0 ;;
     --micro) micro=1 ;;
+    --tracing-only) tracing_only=1 ;;
+    --no-tracing) tracing=0 ;;
+    --tracing-runs) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; tracing_runs=$2; shift ;;
+    --tracing-runs=*) tracing_runs=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -52,6 +64,15 @@ while (($#)); do
 done
 if [[ -z $runs ]]; then runs=$((quick ? 3 : 5)); fi
 if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then echo "bench: --runs needs a positive number" >&2; exit 2; fi
+if [[ -z $tracing_runs ]]; then tracing_runs=$((quick ? 3 : 11)); fi
+if ! [[ $tracing_runs =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench: --tracing-runs needs a positive number" >&2
+  exit 2
+fi
+if ((tracing_only && !tracing)); then
+  echo "bench: --tracing-only and --no-tracing exclude each other" >&2
+  exit 2
+fi
 if [[ -n $only_workloads || -n $only_allocators ]]; then write_doc=0; fi
 
 python=/usr/bin/python3
@@ -81,6 +102,29 @@ measure=$root/$bin/measure
 bin=$root/$bin
 lib=$root/$build/src/libpoolscope.so
 [[ -x $measure && -f $lib ]] || die "build produced no $measure or $lib"
+# The CLI only counts the events of the tracing table's traces: without it the table has no
+# poolscope bytes per event, but everything else is measured.
+cli=$root/$build/tools/poolscope/poolscope
+if ((tracing && !micro)); then
+  if ! meson compile -C "$build" tools/poolscope/poolscope >"$tmp/build-cli.log" 2>&1; then
+    tail -20 "$tmp/build-cli.log" >&2
+    echo "bench: the poolscope CLI did not build: no poolscope bytes per event" >&2
+    cli=""
+  fi
+fi
+# Every run preloads a copy taken now, so a rebuild while the bench runs (another checkout's
+# tests, an editor's build) can neither change the library under measurement nor catch a run
+# while the linker is rewriting it.
+mkdir "$tmp/snapshot"
+cp "$lib" "$tmp/snapshot/libpoolscope.so"
+lib=$tmp/snapshot/libpoolscope.so
+if [[ -n $cli ]]; then
+  cp "$cli" "$tmp/snapshot/poolscope"
+  cli=$tmp/snapshot/poolscope
+fi
+if env -u POOLSCOPE_TRACE LD_PRELOAD="$lib" /bin/true 2>&1 | grep -q 'cannot be preloaded'; then
+  die "the copy of libpoolscope.so cannot be preloaded (was it being rebuilt?); run again"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Allocators: name -> environment settings (space separated NAME=VALUE).
@@ -238,107 +282,383 @@ run_cell() {  # WORKLOAD ALLOCATOR PASS
   cell_status=$status cell_wall=$wall
 }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bench: ${#workloads[@]} workloads × ${#allocators[@]} allocators × $runs runs" \
-  "($( ((quick)) && echo quick || echo full) sizes), interleaved" >&2
-nalloc=${#allocators[@]}
-for ((p = 0; p < runs; p++)); do
-  for ((wi = 0; wi < ${#workloads[@]}; wi++)); do
-    w=${workloads[wi]}
-    progress="bench: pass $((p + 1))/$runs ${W_LABEL[$w]}:"
-    # Rotate the order every pass (and per workload), so no allocator always runs first, and
-    # reverse it every other pass, so none always runs right after the same one: a run can pay
-    # for the memory its predecessor left behind (THP first touch after a big free is slower).
-    for ((k = 0; k < nalloc; k++)); do
-      if ((p % 2 == 0)); then
-        a=${allocators[(k + p + wi) % nalloc]}
-      else
-        a=${allocators[(nalloc - 1 - k + p + wi) % nalloc]}
-      fi
-      run_cell "$w" "$a" "$p"
-      if [[ $cell_status == ok ]]; then
-        progress+=" $a $(printf '%.2f' "$cell_wall")s"
-      else
-        progress+=" $a $cell_status"
-      fi
-    done
-    echo "$progress" >&2
-  done
-done
-
 # ---------------------------------------------------------------------------------------------
-# Callgrind: instructions per small-churn iteration. Two runs that differ only in the number of
-# iterations; the difference cancels start-up, ring fill and teardown.
-cg=$tmp/callgrind.tsv
-: >"$cg"
-if ((callgrind)) && [[ " ${workloads[*]} " == *" small_churn "* ]]; then
-  if command -v valgrind >/dev/null 2>&1; then
-    small_iters=200000 big_iters=1200000
-    for a in "${allocators[@]}"; do
-      irs=()
-      for n in $small_iters $big_iters; do
-        env_args "$a"
-        "$measure" -q -t 600 -o "$tmp/cg.res" "${eargs[@]}" -- valgrind --tool=callgrind \
-          --callgrind-out-file=/dev/null "$bin/bench_small_churn" "$n" 1000 \
-          2>"$tmp/cg.err" || true
-        irs+=("$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$tmp/cg.err" | head -n1)")
-      done
-      printf '%s\t%s\t%s\t%s\t%s\n' "$a" "$small_iters" "${irs[0]}" "$big_iters" "${irs[1]}" >>"$cg"
-      echo "bench: callgrind $a: Ir ${irs[0]:-failed} / ${irs[1]:-failed}" >&2
-    done
-  else
-    echo "bench: valgrind not installed, no instruction counts (scripts/setup.sh installs it)" >&2
-  fi
-fi
-
-# ---------------------------------------------------------------------------------------------
-# The machine line and the rest of the header, then the table.
+# The machine, date and commit lines that head both tables (key=value, as report.py reads them).
 thp_mode() {  # FILE -> the bracketed choice
   sed -n 's/.*\[\([^]]*\)\].*/\1/p' "$1" 2>/dev/null || echo "?"
 }
-cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n1)
-mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-glibc_version=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
-thp="enabled=$(thp_mode /sys/kernel/mm/transparent_hugepage/enabled)"
-thp+=" defrag=$(thp_mode /sys/kernel/mm/transparent_hugepage/defrag)"
-versions=()
-for pkg in libjemalloc2:jemalloc libtcmalloc-minimal4:tcmalloc libmimalloc2.0:mimalloc; do
-  v=$(dpkg-query -W -f='${Version}' "${pkg%%:*}" 2>/dev/null || true)
-  if [[ -n $v ]]; then versions+=("${pkg#*:} $v"); fi
-done
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git status --porcelain -- src include meson.build 2>/dev/null) ]]; then
-  commit+=" (library sources with uncommitted changes)"
-fi
-notes="load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
-knobs=$(compgen -e | grep '^POOLSCOPE_' | grep -v '^POOLSCOPE_ENGINE$' || true)
-for k in $knobs; do notes+="; $k=${!k}"; done
-mode="$( ((quick)) && echo "quick run (--quick: small sizes)" || echo "full run")"
-mode+=", $runs runs per cell, medians, allocator order rotated every pass and reversed every other"
-{
+machine_meta() {
+  local cpu mem glibc_version thp commit
+  cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n1)
+  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+  glibc_version=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+  thp="enabled=$(thp_mode /sys/kernel/mm/transparent_hugepage/enabled)"
+  thp+=" defrag=$(thp_mode /sys/kernel/mm/transparent_hugepage/defrag)"
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [[ -n $(git status --porcelain -- src include meson.build 2>/dev/null) ]]; then
+    commit+=" (library sources with uncommitted changes)"
+  fi
   echo "machine=$cpu, $(nproc) cores, $mem, Linux $(uname -r), glibc $glibc_version, THP $thp"
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "mode=$mode"
   echo "commit=$commit"
-  joined=$(IFS=,; echo "${versions[*]}")
-  echo "versions=${joined//,/, }"
-  echo "notes=$notes"
-  echo "allocators=${allocators[*]}"
-  echo "peers=${peers[*]}"
-} >"$tmp/meta.txt"
+}
 
-echo >&2
-doc_args=()
-if ((write_doc)); then doc_args=(--doc "$root/docs/PERFORMANCE.md"); fi
-"$python" tests/bench/report.py table "$results" "$cg" "$tmp/meta.txt" "${doc_args[@]}" ||
-  die "could not produce the table"
-if [[ -s $tmp/problems.log ]]; then
-  echo
-  echo "Runs that failed or wrote to stderr (first lines):"
-  cat "$tmp/problems.log"
+
+# =============================================================================================
+# The allocator table.
+if ((!tracing_only)); then
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "bench: ${#workloads[@]} workloads × ${#allocators[@]} allocators × $runs runs" \
+    "($( ((quick)) && echo quick || echo full) sizes), interleaved" >&2
+  nalloc=${#allocators[@]}
+  for ((p = 0; p < runs; p++)); do
+    for ((wi = 0; wi < ${#workloads[@]}; wi++)); do
+      w=${workloads[wi]}
+      progress="bench: pass $((p + 1))/$runs ${W_LABEL[$w]}:"
+      # Rotate the order every pass (and per workload), so no allocator always runs first, and
+      # reverse it every other pass, so none always runs right after the same one: a run can pay
+      # for the memory its predecessor left behind (THP first touch after a big free is slower).
+      for ((k = 0; k < nalloc; k++)); do
+        if ((p % 2 == 0)); then
+          a=${allocators[(k + p + wi) % nalloc]}
+        else
+          a=${allocators[(nalloc - 1 - k + p + wi) % nalloc]}
+        fi
+        run_cell "$w" "$a" "$p"
+        if [[ $cell_status == ok ]]; then
+          progress+=" $a $(printf '%.2f' "$cell_wall")s"
+        else
+          progress+=" $a $cell_status"
+        fi
+      done
+      echo "$progress" >&2
+    done
+  done
+
+  # ---------------------------------------------------------------------------------------------
+  # Callgrind: instructions per small-churn iteration. Two runs that differ only in the number of
+  # iterations; the difference cancels start-up, ring fill and teardown.
+  cg=$tmp/callgrind.tsv
+  : >"$cg"
+  if ((callgrind)) && [[ " ${workloads[*]} " == *" small_churn "* ]]; then
+    if command -v valgrind >/dev/null 2>&1; then
+      small_iters=200000 big_iters=1200000
+      for a in "${allocators[@]}"; do
+        irs=()
+        for n in $small_iters $big_iters; do
+          env_args "$a"
+          "$measure" -q -t 600 -o "$tmp/cg.res" "${eargs[@]}" -- valgrind --tool=callgrind \
+            --callgrind-out-file=/dev/null "$bin/bench_small_churn" "$n" 1000 \
+            2>"$tmp/cg.err" || true
+          irs+=("$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$tmp/cg.err" | head -n1)")
+        done
+        printf '%s\t%s\t%s\t%s\t%s\n' "$a" "$small_iters" "${irs[0]}" "$big_iters" "${irs[1]}" >>"$cg"
+        echo "bench: callgrind $a: Ir ${irs[0]:-failed} / ${irs[1]:-failed}" >&2
+      done
+    else
+      echo "bench: valgrind not installed, no instruction counts (scripts/setup.sh installs it)" >&2
+    fi
+  fi
+
+  # ---------------------------------------------------------------------------------------------
+  # The rest of the header, then the table.
+  versions=()
+  for pkg in libjemalloc2:jemalloc libtcmalloc-minimal4:tcmalloc libmimalloc2.0:mimalloc; do
+    v=$(dpkg-query -W -f='${Version}' "${pkg%%:*}" 2>/dev/null || true)
+    if [[ -n $v ]]; then versions+=("${pkg#*:} $v"); fi
+  done
+  notes="load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  knobs=$(compgen -e | grep '^POOLSCOPE_' | grep -v '^POOLSCOPE_ENGINE$' || true)
+  for k in $knobs; do notes+="; $k=${!k}"; done
+  mode="$( ((quick)) && echo "quick run (--quick: small sizes)" || echo "full run")"
+  mode+=", $runs runs per cell, medians, allocator order rotated every pass and reversed every other"
+  {
+    machine_meta
+    echo "mode=$mode"
+    joined=$(IFS=,; echo "${versions[*]}")
+    echo "versions=${joined//,/, }"
+    echo "notes=$notes"
+    echo "allocators=${allocators[*]}"
+    echo "peers=${peers[*]}"
+  } >"$tmp/meta.txt"
+
+  echo >&2
+  doc_args=()
+  if ((write_doc)); then doc_args=(--doc "$root/docs/PERFORMANCE.md"); fi
+  "$python" tests/bench/report.py table "$results" "$cg" "$tmp/meta.txt" "${doc_args[@]}" ||
+    die "could not produce the table"
+  if [[ -s $tmp/problems.log ]]; then
+    echo
+    echo "Runs that failed or wrote to stderr (first lines):"
+    cat "$tmp/problems.log"
+  fi
 fi
+
+# =============================================================================================
+# The tracing table (issue 5): what recording costs. On five of the workloads above, every pass
+# runs, in rotating order, the untraced baselines (plain glibc; the pool engine with
+# POOLSCOPE_TRACE=off) and the traced configurations: the recorder in `full` and `sampled` mode
+# under each engine (POOLSCOPE_ENGINE=pool, and libc — the program's own glibc malloc, as heaptrack
+# sees it), and heaptrack. A traced run and its baseline in the same pass make a pair; the table
+# shows the median of the per-pair ratios. The first pass's traces are also sized and their events
+# counted (bytes per event); every trace is deleted right after its run. Then callgrind counts
+# instructions per small-churn iteration traced and untraced.
+if ((tracing)); then
+  tr_workloads=()
+  for w in small_churn larson mixed containers python; do
+    if [[ " ${workloads[*]} " == *" $w "* ]]; then tr_workloads+=("$w"); fi
+  done
+  if ((${#tr_workloads[@]} == 0)); then
+    echo "bench: none of the tracing workloads selected, no tracing table" >&2
+    tracing=0
+  fi
+fi
+if ((tracing)); then
+  declare -A T_ENV T_BASE
+  tr_configs=()
+  add_config() {  # NAME BASELINE ENV
+    T_BASE[$1]=$2
+    T_ENV[$1]=$3
+    tr_configs+=("$1")
+  }
+  add_config glibc "" ""
+  add_config pool "" "LD_PRELOAD=$lib POOLSCOPE_ENGINE=pool POOLSCOPE_TRACE=off"
+  add_config pool-full pool "LD_PRELOAD=$lib POOLSCOPE_ENGINE=pool POOLSCOPE_TRACE=full"
+  add_config pool-sampled pool "LD_PRELOAD=$lib POOLSCOPE_ENGINE=pool POOLSCOPE_TRACE=sampled"
+  add_config libc-full glibc "LD_PRELOAD=$lib POOLSCOPE_ENGINE=libc POOLSCOPE_TRACE=full"
+  add_config libc-sampled glibc "LD_PRELOAD=$lib POOLSCOPE_ENGINE=libc POOLSCOPE_TRACE=sampled"
+  heaptrack=$(command -v heaptrack || true)
+  heaptrack_print=$(command -v heaptrack_print || true)
+  if [[ -n $heaptrack ]]; then
+    add_config heaptrack glibc ""
+  else
+    echo "bench: heaptrack not installed, no heaptrack column (scripts/setup.sh installs it)" >&2
+  fi
+  # The recorder's own variables are set here; POOLSCOPE_SAMPLE_BYTES and the other knobs in
+  # the environment reach the poolscope runs (and are listed in the notes).
+  tr_scrub=("${scrub[@]}" -u POOLSCOPE_TRACE -u POOLSCOPE_OUTPUT)
+  tr_timeout=$((quick ? 120 : 900))
+  tr_runs=$tmp/tracing.tsv tr_sizes=$tmp/trace-sizes.tsv tr_cg=$tmp/tracing-callgrind.tsv
+  tr_problems=$tmp/tracing-problems.log
+  : >"$tr_runs"
+  : >"$tr_sizes"
+  : >"$tr_cg"
+  : >"$tr_problems"
+  tdir=$tmp/traces
+  declare -A T_SIZED
+
+  tr_env_args() {  # CONFIG TRACE-DIR [EXTRA NAME=VALUE...] -> sets the array `eargs`
+    local kv
+    eargs=("${tr_scrub[@]}")
+    for kv in ${T_ENV[$1]} "${@:3}"; do eargs+=(-e "$kv"); done
+    if [[ $1 == pool-* || $1 == libc-* ]]; then eargs+=(-e "POOLSCOPE_OUTPUT=$2/ps.%p.trace"); fi
+  }
+
+  tr_problem() {  # WORKLOAD CONFIG PASS TEXT [FILE-WITH-DETAILS]
+    if ! grep -qF "[$1 / $2]" "$tr_problems"; then
+      echo "[$1 / $2] pass $3: $4" >>"$tr_problems"
+      if [[ -n ${5:-} && -s ${5:-} ]]; then head -n6 "$5" | sed 's/^/    /' >>"$tr_problems"; fi
+    fi
+  }
+
+  # Sizes the traces of a run and counts their events: poolscope's with `poolscope report`
+  # (allocations + frees + reallocs, summed over the run's trace files), heaptrack's with
+  # heaptrack_print (allocations) and heaptrack's own stats on stderr (leaked allocations).
+  size_traces() {  # WORKLOAD CONFIG PASS
+    local w=$1 c=$2 p=$3 f bytes=0 events="" nfiles=0 flags="" calls a fr re leaked out
+    if [[ $c == heaptrack ]]; then
+      for f in "$tdir"/ht.*; do
+        [[ -f $f ]] || continue
+        bytes=$((bytes + $(stat -c %s "$f"))) nfiles=$((nfiles + 1))
+        if [[ -n $heaptrack_print ]]; then
+          calls=$("$heaptrack_print" -f "$f" -p 0 -a 0 -T 0 2>/dev/null |
+            sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' | head -n1)
+          leaked=$(sed -n 's/^[[:space:]]*leaked allocations:[[:space:]]*\([0-9]*\).*/\1/p' \
+            "$tmp/err" | head -n1)
+          if [[ -n $calls ]]; then
+            events=$((2 * calls - ${leaked:-0}))
+            if [[ -z $leaked ]]; then flags+="no leaked count, frees taken = allocations; "; fi
+          else
+            flags+="heaptrack_print failed; "
+          fi
+        fi
+      done
+    else
+      events=0
+      for f in "$tdir"/ps.*; do
+        [[ -f $f ]] || continue
+        bytes=$((bytes + $(stat -c %s "$f"))) nfiles=$((nfiles + 1))
+        if [[ -z $cli ]]; then events=""; continue; fi
+        out=$("$cli" report "$f" 2>&1 || true)
+        if [[ $out =~ calls\ +([0-9]+)\ allocations,\ ([0-9]+)\ frees,\ ([0-9]+)\ reallocs ]]; then
+          a=${BASH_REMATCH[1]} fr=${BASH_REMATCH[2]} re=${BASH_REMATCH[3]}
+          if [[ -n $events ]]; then events=$((events + a + fr + re)); fi
+        else
+          events="" flags+="poolscope report failed on ${f##*/}; "
+          tr_problem "$w" "$c" "$p" "poolscope report ${f##*/}: $(head -n1 <<<"$out")"
+        fi
+        if grep -qiE 'truncated|no end record|damaged|skipped' <<<"$out"; then
+          flags+="${f##*/}: $(grep -iE 'truncated|no end record|damaged|skipped' <<<"$out" |
+            head -n1 | tr -s ' ' | cut -c1-80); "
+        fi
+      done
+    fi
+    flags=${flags%; }
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$bytes" "$events" "$nfiles" "${flags:--}" \
+      >>"$tr_sizes"
+  }
+
+  run_trace_cell() {  # WORKLOAD CONFIG PASS
+    local w=$1 c=$2 p=$3 status wall checksum line note="" cmd
+    rm -rf "$tdir"
+    mkdir "$tdir"
+    # shellcheck disable=SC2086  # W_ENV is a list of NAME=VALUE words, or empty
+    tr_env_args "$c" "$tdir" ${W_ENV[$w]}
+    # shellcheck disable=SC2206  # the command is a word list by design
+    cmd=(${W_CMD[$w]})
+    if [[ $c == heaptrack ]]; then cmd=("$heaptrack" -o "$tdir/ht" "${cmd[@]}"); fi
+    rm -f "$tmp/res"
+    "$measure" -t "$tr_timeout" -o "$tmp/res" "${eargs[@]}" -- "${cmd[@]}" \
+      >"$tmp/out" 2>"$tmp/err" || true
+    line=$(cat "$tmp/res" 2>/dev/null || true)
+    status=runner-failed wall=0
+    if [[ $line =~ status=([^ ]+)\ wall_s=([^ ]+) ]]; then
+      status=${BASH_REMATCH[1]} wall=${BASH_REMATCH[2]}
+    fi
+    checksum=$(sed -n 's/^checksum \([0-9a-f]*\)$/\1/p' "$tmp/out" | head -n1)
+    if [[ $status == ok && -z $checksum ]]; then status=no-checksum; fi
+    # A run the library was not loaded into measured something else; a traced run must leave a
+    # trace. Either is a failed run, out of the pairs.
+    if [[ $status == ok ]] && grep -q 'cannot be preloaded' "$tmp/err"; then
+      status=not-preloaded
+    fi
+    if [[ $c != glibc && $c != pool && $status == ok ]]; then
+      if [[ $c == heaptrack ]]; then
+        compgen -G "$tdir/ht.*" >/dev/null || status=no-trace
+      else
+        compgen -G "$tdir/ps.*" >/dev/null || status=no-trace
+      fi
+      if [[ $status == ok && -z ${T_SIZED[$w/$c]+x} ]]; then
+        size_traces "$w" "$c" "$p"
+        T_SIZED[$w/$c]=1
+      fi
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "${W_LABEL[$w]}" "$c" "$p" "$status" "$wall" \
+      "${checksum:--}" "${note:--}" >>"$tr_runs"
+    # heaptrack always prints its stats on stderr; anything else a run says is worth a look.
+    if [[ $c == heaptrack ]]; then
+      grep -vE '^heaptrack stats:|^[[:space:]]*(allocations|leaked allocations|temporary allocations):' \
+        "$tmp/err" >"$tmp/err.rest" || true
+      mv "$tmp/err.rest" "$tmp/err"
+    fi
+    if [[ $status != ok || -s $tmp/err ]]; then tr_problem "$w" "$c" "$p" "$status" "$tmp/err"; fi
+    rm -rf "$tdir"
+    cell_status=$status cell_wall=$wall
+  }
+
+  tr_load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "bench: tracing: ${#tr_workloads[@]} workloads × ${#tr_configs[@]} configurations ×" \
+    "$tracing_runs passes ($( ((quick)) && echo quick || echo full) sizes), interleaved" >&2
+  nconf=${#tr_configs[@]}
+  for ((p = 0; p < tracing_runs; p++)); do
+    for ((wi = 0; wi < ${#tr_workloads[@]}; wi++)); do
+      w=${tr_workloads[wi]}
+      progress="bench: tracing pass $((p + 1))/$tracing_runs ${W_LABEL[$w]}:"
+      declare -A pass_wall=()
+      # The same rotation as the allocator table: no configuration always first, none always
+      # right after the same one.
+      for ((k = 0; k < nconf; k++)); do
+        if ((p % 2 == 0)); then
+          c=${tr_configs[(k + p + wi) % nconf]}
+        else
+          c=${tr_configs[(nconf - 1 - k + p + wi) % nconf]}
+        fi
+        run_trace_cell "$w" "$c" "$p"
+        if [[ $cell_status == ok ]]; then pass_wall[$c]=$cell_wall; fi
+      done
+      for c in "${tr_configs[@]}"; do
+        if [[ -z ${pass_wall[$c]+x} ]]; then
+          progress+=" $c failed"
+        elif [[ -n ${T_BASE[$c]} && -n ${pass_wall[${T_BASE[$c]}]+x} ]]; then
+          progress+=" $c $(awk -v a="${pass_wall[$c]}" -v b="${pass_wall[${T_BASE[$c]}]}" \
+            'BEGIN { printf "%.2f×", (b > 0 ? a / b : 0) }')"
+        else
+          progress+=" $c $(printf '%.2f' "${pass_wall[$c]}")s"
+        fi
+      done
+      unset pass_wall
+      echo "$progress" >&2
+    done
+  done
+
+  # Callgrind: instructions per small-churn iteration, traced and untraced (the writer thread's
+  # compression and writes are the program's instructions too).
+  if ((callgrind)) && [[ " ${tr_workloads[*]} " == *" small_churn "* ]]; then
+    if command -v valgrind >/dev/null 2>&1; then
+      if ((quick)); then small_iters=100000 big_iters=600000; else small_iters=200000 big_iters=1200000; fi
+      for c in "${tr_configs[@]}"; do
+        [[ $c != heaptrack ]] || continue
+        irs=()
+        for n in $small_iters $big_iters; do
+          rm -rf "$tdir"
+          mkdir "$tdir"
+          tr_env_args "$c" "$tdir"
+          "$measure" -q -t 900 -o "$tmp/cg.res" "${eargs[@]}" -- valgrind --tool=callgrind \
+            --callgrind-out-file=/dev/null "$bin/bench_small_churn" "$n" 1000 \
+            2>"$tmp/cg.err" || true
+          irs+=("$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$tmp/cg.err" | head -n1)")
+          if [[ $c != glibc && $c != pool ]] && ! compgen -G "$tdir/ps.*" >/dev/null; then
+            tr_problem small_churn "$c (callgrind)" 0 "no trace written under valgrind" "$tmp/cg.err"
+          fi
+          rm -rf "$tdir"
+        done
+        printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$small_iters" "${irs[0]}" "$big_iters" "${irs[1]}" \
+          >>"$tr_cg"
+        echo "bench: tracing callgrind $c: Ir ${irs[0]:-failed} / ${irs[1]:-failed}" >&2
+      done
+    else
+      echo "bench: valgrind not installed, no instruction counts (scripts/setup.sh installs it)" >&2
+    fi
+  fi
+
+  tr_versions=()
+  if [[ -n $heaptrack ]]; then
+    tr_versions+=("$("$heaptrack" --version 2>/dev/null | head -n1 | tr -d '\n')")
+  fi
+  if command -v valgrind >/dev/null 2>&1; then tr_versions+=("$(valgrind --version 2>/dev/null)"); fi
+  tr_notes="load average at start $tr_load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  tr_notes+="; traces written to $(df --output=fstype "$tmp" 2>/dev/null | tail -n1 | tr -d ' ')"
+  knobs=$(compgen -e | grep '^POOLSCOPE_' |
+    grep -vE '^POOLSCOPE_(ENGINE|TRACE|OUTPUT)$' || true)
+  for k in $knobs; do tr_notes+="; $k=${!k}"; done
+  tr_mode="$( ((quick)) && echo "quick run (--quick: small sizes)" || echo "full run")"
+  tr_mode+=", $tracing_runs interleaved pairs per cell, configuration order rotated every pass"
+  tr_mode+=" and reversed every other"
+  {
+    machine_meta
+    echo "mode=$tr_mode"
+    joined=$(IFS=,; echo "${tr_versions[*]}")
+    echo "versions=${joined//,/, }"
+    echo "notes=$tr_notes"
+    echo "configs=${tr_configs[*]}"
+    echo "pairs=$tracing_runs"
+  } >"$tmp/tracing-meta.txt"
+
+  echo >&2
+  if ((!tracing_only)); then echo; fi
+  doc_args=()
+  if ((write_doc)); then doc_args=(--doc "$root/docs/PERFORMANCE.md"); fi
+  "$python" tests/bench/report.py tracing "$tr_runs" "$tr_sizes" "$tr_cg" "$tmp/tracing-meta.txt" \
+    "${doc_args[@]}" || die "could not produce the tracing table"
+  if [[ -s $tr_problems ]]; then
+    echo
+    echo "Tracing runs that failed, left no trace or wrote to stderr (first lines):"
+    cat "$tr_problems"
+  fi
+fi
+
 elapsed=$(($(date +%s) - started))
 echo >&2
 echo "bench: done in $((elapsed / 60))m$((elapsed % 60))s$( ((write_doc)) &&
-  echo "; table written to docs/PERFORMANCE.md")" >&2
+  echo "; written to docs/PERFORMANCE.md")" >&2
 exit 0

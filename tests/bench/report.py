@@ -5,6 +5,7 @@ docs/PERFORMANCE.md. Nothing here measures; every figure comes from the files it
 usage:
   report.py table RESULTS.tsv CALLGRIND.tsv META.txt [--doc docs/PERFORMANCE.md]
   report.py micro MICRO_DIR ALLOCATOR...
+  report.py tracing RUNS.tsv SIZES.tsv CALLGRIND.tsv META.txt [--doc docs/PERFORMANCE.md]
 
 RESULTS.tsv, one line per run, tab-separated:
   workload label allocator pass status wall_s user_s sys_s maxrss_kb checksum metrics
@@ -12,6 +13,14 @@ RESULTS.tsv, one line per run, tab-separated:
 CALLGRIND.tsv: allocator small_iters small_ir big_iters big_ir (ir empty when the run failed)
 META.txt: key=value lines: machine, date, mode, runs, commit, versions, notes, allocators
   (the column order), peers (the allocators poolscope is compared with).
+
+The tracing table (issue 5; between the bench-tracing markers):
+RUNS.tsv, one line per run: workload label config pass status wall_s checksum note
+  (config: glibc, pool — the untraced baselines — or pool-full, pool-sampled, libc-full,
+  libc-sampled, heaptrack; note: what went wrong with the trace, or -)
+SIZES.tsv: workload config trace_bytes events files flags (events empty when not counted)
+CALLGRIND.tsv: config small_iters small_ir big_iters big_ir (small churn)
+META.txt: as above, plus configs (the configurations run) and pairs (passes).
 """
 import json
 import math
@@ -317,17 +326,18 @@ def read_callgrind(path):
     return rows
 
 
-def write_doc(path, text):
-    block = BEGIN + "\n" + text + END
+def write_doc(path, text, begin=BEGIN, end_marker=END):
+    """Replaces the text between the two markers (appends a marked block when they are absent)."""
+    block = begin + "\n" + text + end_marker
     try:
         with open(path) as f:
             doc = f.read()
     except FileNotFoundError:
         doc = "# Performance\n\n"
-    start = doc.find(BEGIN)
-    end = doc.find(END, start + 1) if start >= 0 else -1
+    start = doc.find(begin)
+    end = doc.find(end_marker, start + 1) if start >= 0 else -1
     if start >= 0 and end >= 0:
-        doc = doc[:start] + block + doc[end + len(END):]
+        doc = doc[:start] + block + doc[end + len(end_marker):]
     else:
         doc = doc.rstrip("\n") + "\n\n" + block + "\n"
     tmp = path + ".tmp"
@@ -367,6 +377,308 @@ def micro(directory, allocators):
     return "\n".join(out) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# The recorder's tracing table (issue 5).
+
+TRACING_BEGIN = "<!-- bench-tracing:begin -->"
+TRACING_END = "<!-- bench-tracing:end -->"
+
+# Tracing configurations: name -> (column heading, the untraced configuration it is paired with).
+TRACED = [
+    ("pool-full", "pool full", "pool"),
+    ("pool-sampled", "pool sampled", "pool"),
+    ("libc-full", "libc full", "glibc"),
+    ("libc-sampled", "libc sampled", "glibc"),
+    ("heaptrack", "heaptrack", "glibc"),
+]
+BASELINE_OF = {name: base for name, _, base in TRACED}
+SAMPLED_LIMIT = 1.03
+
+
+def read_tracing_runs(path):
+    """workload label config pass status wall checksum note, one line per run."""
+    runs = []
+    with open(path) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 8:
+                continue
+            workload, label, config, pss, status, wall, checksum, note = fields[:8]
+            runs.append({"workload": workload, "label": label, "config": config,
+                         "pass": int(pss), "status": status, "wall": float(wall),
+                         "checksum": checksum, "note": note})
+    return runs
+
+
+def read_trace_sizes(path):
+    """workload config bytes events files flags -> {(workload, config): dict}."""
+    sizes = {}
+    if not os.path.exists(path):
+        return sizes
+    with open(path) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 6:
+                continue
+            workload, config, nbytes, events, files, flags = fields[:6]
+            try:
+                b = int(nbytes)
+            except ValueError:
+                b = None
+            try:
+                e = int(events)
+            except ValueError:
+                e = None
+            sizes[(workload, config)] = {"bytes": b, "events": e, "files": files,
+                                         "flags": "" if flags == "-" else flags}
+    return sizes
+
+
+class Pairs:
+    """The interleaved pairs of one traced configuration with its untraced one on a workload."""
+
+    def __init__(self, runs, workload, config, base):
+        mine = {r["pass"]: r for r in runs if r["workload"] == workload and r["config"] == config}
+        theirs = {r["pass"]: r for r in runs if r["workload"] == workload and r["config"] == base}
+        self.passes = len(mine)
+        self.failures = sorted({r["status"] for r in mine.values() if r["status"] != "ok"})
+        self.failed = sum(1 for r in mine.values() if r["status"] != "ok")
+        self.ratios = [mine[p]["wall"] / theirs[p]["wall"] for p in sorted(mine)
+                       if p in theirs and mine[p]["status"] == "ok"
+                       and theirs[p]["status"] == "ok" and theirs[p]["wall"] > 0]
+        self.ratio = statistics.median(self.ratios) if self.ratios else None
+        ok = [r for r in mine.values() if r["status"] == "ok"]
+        self.wall = statistics.median(r["wall"] for r in ok) if ok else None
+        self.checksums = sorted({r["checksum"] for r in ok})
+        self.base_checksums = sorted({r["checksum"] for r in theirs.values()
+                                      if r["status"] == "ok"})
+        self.notes = sorted({r["note"] for r in mine.values() if r["note"] not in ("", "-")})
+
+
+def fmt_x(r):
+    return "—" if r is None else ("%.2f×" % r if r < 10 else "%.1f×" % r)
+
+
+def per_iteration(row):
+    try:
+        return (float(row[4]) - float(row[2])) / (int(row[3]) - int(row[1]))
+    except (ValueError, ZeroDivisionError, IndexError):
+        return None
+
+
+def read_tracing_callgrind(path):
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) >= 5:
+                rows.append(fields[:5])
+    return rows
+
+
+def tracing(runs, sizes, cg_rows, meta):
+    configs = meta.get("configs", "").split()
+    traced = [t for t in TRACED if t[0] in configs]
+    workloads, labels = [], {}
+    for r in runs:
+        if r["workload"] not in labels:
+            workloads.append(r["workload"])
+            labels[r["workload"]] = r["label"]
+    npairs = meta.get("pairs", "?")
+    out = []
+    out.append("Machine: %s" % meta.get("machine", "?"))
+    out.append("Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
+                                                 meta.get("commit", "?")))
+    if meta.get("versions"):
+        out.append("Tools: %s" % meta["versions"])
+    if meta.get("notes"):
+        out.append("Notes: %s" % meta["notes"])
+    out.append("")
+    out.append("Wall time traced / untraced, median of the per-pair ratios over %s interleaved "
+               "pairs; `pool …` against the pool engine untraced, `libc …` (POOLSCOPE_ENGINE=libc) "
+               "and heaptrack against plain glibc:" % npairs)
+    out.append("")
+    out.append("| workload | glibc s | pool s | " + " | ".join(t[1] for t in traced) + " | note |")
+    out.append("|---|--:|--:|" + "--:|" * len(traced) + "---|")
+    pairs = {}
+    base_walls = {}
+    for w in workloads:
+        for b in ("glibc", "pool"):
+            ok = [r["wall"] for r in runs if r["workload"] == w and r["config"] == b
+                  and r["status"] == "ok"]
+            base_walls[(w, b)] = statistics.median(ok) if ok else None
+        cells, notes = [], []
+        for name, heading, base in traced:
+            pr = Pairs(runs, w, name, base)
+            pairs[(w, name)] = pr
+            cells.append(fmt_x(pr.ratio))
+            if pr.failed:
+                notes.append("%s: %d/%d failed (%s)" % (heading, pr.failed, pr.passes,
+                                                        ", ".join(pr.failures)))
+            if len(pr.checksums) > 1:
+                notes.append("%s: checksum varies" % heading)
+            elif pr.checksums and pr.base_checksums and pr.checksums != pr.base_checksums:
+                notes.append("%s: checksum differs from untraced" % heading)
+            for n in pr.notes:
+                notes.append("%s: %s" % (heading, n))
+        for b in ("glibc", "pool"):
+            bad = sorted({r["status"] for r in runs if r["workload"] == w and r["config"] == b
+                          and r["status"] != "ok"})
+            if bad:
+                notes.append("%s untraced failed (%s)" % (b, ", ".join(bad)))
+        out.append("| %s | %s | %s | %s | %s |" % (
+            labels[w], fmt_num(base_walls[(w, "glibc")], 3), fmt_num(base_walls[(w, "pool")], 3),
+            " | ".join(cells), "; ".join(notes)))
+    out.append("")
+
+    # Trace bytes per event.
+    def bpe(w, c):
+        s = sizes.get((w, c))
+        if not s or s["bytes"] is None or not s["events"]:
+            return None
+        return s["bytes"] / s["events"]
+
+    def mib(w, c):
+        s = sizes.get((w, c))
+        return None if not s or s["bytes"] is None else s["bytes"] / 1048576.0
+
+    def events(w, c):
+        s = sizes.get((w, c))
+        return None if not s else s["events"]
+
+    out.append("Trace size per event, from the first pass: poolscope's file size / (allocations + "
+               "frees + reallocs) as `poolscope report` counts them; heaptrack's .zst / "
+               "(allocations + frees), allocations from heaptrack_print's summary, frees = "
+               "allocations − leaked allocations (a realloc is one of each). Sampled traces: "
+               "size only.")
+    out.append("")
+    out.append("| workload | pool full events | pool full MiB | pool full B/event | libc full "
+               "B/event | heaptrack events | heaptrack MiB | heaptrack B/event | sampled KiB "
+               "pool / libc | note |")
+    out.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    for w in workloads:
+        notes = []
+        for c in ("pool-full", "libc-full", "pool-sampled", "libc-sampled", "heaptrack"):
+            s = sizes.get((w, c))
+            if s and s["flags"]:
+                notes.append("%s: %s" % (c, s["flags"]))
+        samp = []
+        for c in ("pool-sampled", "libc-sampled"):
+            m = mib(w, c)
+            samp.append("—" if m is None else "%.1f" % (m * 1024))
+        ev_p, ev_h = events(w, "pool-full"), events(w, "heaptrack")
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            labels[w], "—" if ev_p is None else "{:,}".format(ev_p).replace(",", " "),
+            fmt_num(mib(w, "pool-full"), 2), fmt_num(bpe(w, "pool-full"), 2),
+            fmt_num(bpe(w, "libc-full"), 2),
+            "—" if ev_h is None else "{:,}".format(ev_h).replace(",", " "),
+            fmt_num(mib(w, "heaptrack"), 2), fmt_num(bpe(w, "heaptrack"), 2), " / ".join(samp),
+            "; ".join(notes)))
+    out.append("")
+
+    # Callgrind on small churn.
+    cg = {}
+    if cg_rows:
+        out.append("Callgrind, small churn: instructions per iteration, (Ir(%s iterations) − "
+                   "Ir(%s)) / %d, so start-up and exit cancel out; the traced ones also as a "
+                   "ratio to their untraced configuration (the writer thread's work included):" % (
+                       cg_rows[0][3], cg_rows[0][1], int(cg_rows[0][3]) - int(cg_rows[0][1])))
+        out.append("")
+        out.append("| configuration | instructions / iteration | × untraced |")
+        out.append("|---|--:|--:|")
+        for row in cg_rows:
+            cg[row[0]] = per_iteration(row)
+        for row in cg_rows:
+            name = row[0]
+            v = cg[name]
+            base = BASELINE_OF.get(name)
+            r = ratio(v, cg.get(base)) if base else None
+            out.append("| %s | %s | %s |" % (
+                name, "failed" if v is None else "%.1f" % v,
+                "" if base is None else "%s (vs %s)" % (fmt_x(r), base)))
+        out.append("")
+
+    out.extend(tracing_goals(workloads, labels, pairs, sizes, cg, bpe, configs))
+    return "\n".join(out) + "\n"
+
+
+def full_limit(heaptrack_ratio):
+    """`full` may cost a third of heaptrack's slowdown: the slowdown is the time added, ratio − 1
+    (a third of the ratio itself would ask a 2× tracer for 0.67×, faster than untraced)."""
+    return 1.0 + max(heaptrack_ratio - 1.0, 0.0) / 3.0
+
+
+def tracing_goals(workloads, labels, pairs, sizes, cg, bpe, configs):
+    """The goals of issue 5, checked against this run's figures, for each engine."""
+    lines = ["Goals (issue 5), from this run:"]
+    have_ht = "heaptrack" in configs
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    for engine in ("pool", "libc"):
+        full, sampled = engine + "-full", engine + "-sampled"
+        if full in configs and have_ht:
+            parts, ok = [], True
+            for w in workloads:
+                r = pairs[(w, full)].ratio
+                h = pairs[(w, "heaptrack")].ratio
+                if r is None or h is None:
+                    parts.append("%s no result" % labels[w])
+                    ok = False
+                    continue
+                limit = full_limit(h)
+                good = r <= limit
+                ok = ok and good
+                parts.append("%s %s (heaptrack %s, limit %s)%s" % (
+                    labels[w], fmt_x(r), fmt_x(h), fmt_x(limit), "" if good else " ✗"))
+            lines.append("- `full`, %s engine: slowdown at most ⅓ of heaptrack's on every "
+                         "workload, i.e. ratio ≤ 1 + (heaptrack's − 1) / 3: %s — %s" % (
+                             engine, "; ".join(parts), verdict(ok)))
+            parts, ok = [], True
+            for w in workloads:
+                mine, ht = bpe(w, full), bpe(w, "heaptrack")
+                if mine is None or ht is None:
+                    parts.append("%s no result" % labels[w])
+                    ok = False
+                    continue
+                good = mine <= ht / 2.0
+                ok = ok and good
+                parts.append("%s %.2f (heaptrack %.2f)%s" % (labels[w], mine, ht,
+                                                              "" if good else " ✗"))
+            lines.append("- `full`, %s engine: trace bytes per event at most half of heaptrack's: "
+                         "%s — %s" % (engine, "; ".join(parts), verdict(ok)))
+        if sampled in configs:
+            parts, ok = [], True
+            for w in workloads:
+                r = pairs[(w, sampled)].ratio
+                if r is None:
+                    parts.append("%s no result" % labels[w])
+                    ok = False
+                    continue
+                good = r <= SAMPLED_LIMIT
+                ok = ok and good
+                parts.append("%s %s%s" % (labels[w], fmt_x(r), "" if good else " ✗"))
+            base = "pool untraced" if engine == "pool" else "glibc"
+            lines.append("- `sampled`, %s engine: wall time at most %.2f× %s on every workload: "
+                         "%s — %s" % (engine, SAMPLED_LIMIT, base, "; ".join(parts), verdict(ok)))
+            if cg:
+                r = ratio(cg.get(sampled), cg.get(BASELINE_OF[sampled]))
+                if r is None:
+                    lines.append("- `sampled`, %s engine: callgrind instructions on small churn at "
+                                 "most %.2f× untraced: no result — NOT met" % (engine,
+                                                                               SAMPLED_LIMIT))
+                else:
+                    lines.append("- `sampled`, %s engine: callgrind instructions on small churn at "
+                                 "most %.2f× untraced: %.1f vs %.1f per iteration, %s — %s" % (
+                                     engine, SAMPLED_LIMIT, cg[sampled],
+                                     cg[BASELINE_OF[sampled]], fmt_x(r),
+                                     verdict(r <= SAMPLED_LIMIT)))
+    return lines
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "table":
         runs = read_results(argv[2])
@@ -376,6 +688,16 @@ def main(argv):
         sys.stdout.write(text)
         if len(argv) >= 7 and argv[5] == "--doc":
             write_doc(argv[6], text)
+        return 0
+    if len(argv) >= 6 and argv[1] == "tracing":
+        runs = read_tracing_runs(argv[2])
+        sizes = read_trace_sizes(argv[3])
+        cg = read_tracing_callgrind(argv[4])
+        meta = read_meta(argv[5])
+        text = tracing(runs, sizes, cg, meta)
+        sys.stdout.write(text)
+        if len(argv) >= 8 and argv[6] == "--doc":
+            write_doc(argv[7], text, TRACING_BEGIN, TRACING_END)
         return 0
     if len(argv) >= 3 and argv[1] == "micro":
         sys.stdout.write(micro(argv[2], argv[3:]))
