@@ -128,7 +128,8 @@ struct ThreadRecord {
 struct ModuleRecord {
   uint64_t timestamp_ns = 0;
   uint64_t load_address = 0;  // the object's l_addr: runtime address = address in file + this
-  uint64_t size = 0;          // bytes spanned by its loaded segments
+  uint64_t size = 0;          // end of its highest segment from load_address: the object's
+                              // addresses lie in [load_address, load_address + size)
   std::string_view path;
   std::string_view build_id;  // raw bytes of NT_GNU_BUILD_ID, empty when absent
 };

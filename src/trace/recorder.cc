@@ -384,7 +384,8 @@ int CollectModule(struct dl_phdr_info* info, size_t, void* data) {
     }
   }
   m.base = info->dlpi_addr;
-  m.size = high > low ? high - low : 0;
+  // Everything the object maps lies in [base, base + size): readers need only the one range.
+  m.size = high > low ? high : 0;
   const char* name = info->dlpi_name;
   if (name == nullptr || name[0] == '\0') {
     // The main program: its path is /proc/self/exe.

@@ -6,8 +6,8 @@
 #include "cli_config.h"
 #include "exit_codes.h"
 #include "library_path.h"
+#include "analysis_verbs.h"
 #include "run.h"
-#include "summary.h"
 
 namespace poolscope::cli {
 namespace {
@@ -18,8 +18,12 @@ constexpr char kUsage[] =
     "verbs:\n"
     "  run [--engine NAME] [--trace off|full|sampled] [-o TEMPLATE] [--stats] -- CMD [ARGS...]\n"
     "        run CMD with libpoolscope.so preloaded; exits with CMD's status\n"
-    "  report TRACE\n"
-    "        totals of a trace: calls, bytes, peak heap, leaks\n"
+    "  report TRACE [--format text] [-o FILE]\n"
+    "        what the trace says: totals, peak heap and the sites holding it, leaks,\n"
+    "        hot and temporary allocation sites\n"
+    "  check TRACE --max-peak SIZE --max-leaked SIZE --max-allocs N --max-temporary N\n"
+    "              [--budget FILE] [--junit FILE]\n"
+    "        CI gate: exit 1 with one line per exceeded budget\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help\n"
@@ -42,20 +46,6 @@ int PrintVersion() {
   return kExitOk;
 }
 
-int ReportVerb(int argc, char** argv) {
-  if (argc != 1 || argv[0][0] == '-') {
-    fputs("usage: poolscope report TRACE\n", stderr);
-    return kExitBadInput;
-  }
-  auto summary = analysis::SummarizeTrace(argv[0]);
-  if (!summary.ok()) {
-    fprintf(stderr, "poolscope: %s\n", std::string(summary.status().message()).c_str());
-    return kExitBadInput;
-  }
-  fputs(analysis::FormatSummary(*summary, argv[0]).c_str(), stdout);
-  return kExitOk;
-}
-
 }  // namespace
 }  // namespace poolscope::cli
 
@@ -73,6 +63,7 @@ int main(int argc, char** argv) {
   if (verb == "--version" || verb == "version") return PrintVersion();
   if (verb == "run") return RunVerb(argc - 2, argv + 2);
   if (verb == "report") return ReportVerb(argc - 2, argv + 2);
+  if (verb == "check") return CheckVerb(argc - 2, argv + 2);
   fprintf(stderr, "poolscope: unknown verb '%s'\n%s", verb.c_str(), kUsage);
   return kExitBadInput;
 }

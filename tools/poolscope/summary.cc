@@ -8,9 +8,14 @@ namespace {
 
 namespace tf = trace_format;
 
-class SummaryBuilder : public tf::RecordVisitor {
+// The one computation of peak, leaks and temporaries in the project. It follows the heap
+// block by block (memory: the live blocks) and, when asked, per site.
+class HeapModel : public tf::RecordVisitor {
  public:
-  explicit SummaryBuilder(TraceSummary& s) : s_(s) {}
+  // With `analysis`, per-site figures are kept too. `stop_after_events` > 0 stops the model
+  // (ignores everything) after that many allocation events, for the peak pass.
+  HeapModel(TraceSummary& s, TraceAnalysis* analysis, uint64_t stop_after_events = 0)
+      : s_(s), analysis_(analysis), stop_after_(stop_after_events) {}
 
   void OnProcess(uint32_t, const tf::ProcessRecord& r) override {
     s_.pid = r.pid;
@@ -23,26 +28,40 @@ class SummaryBuilder : public tf::RecordVisitor {
     ++s_.threads;
     Seen(r.timestamp_ns);
   }
-  void OnModuleLoad(uint32_t, const tf::ModuleRecord&) override { ++s_.modules; }
-  void OnStackNode(uint32_t, const tf::StackNodeRecord&) override { ++s_.stack_nodes; }
-  void OnAlloc(uint32_t, const tf::AllocRecord& r) override {
+  void OnModuleLoad(uint32_t, const tf::ModuleRecord& r) override {
+    ++s_.modules;
+    if (analysis_ != nullptr) {
+      analysis_->modules.push_back(
+          {r.load_address, r.size, std::string(r.path), std::string(r.build_id)});
+    }
+  }
+  void OnStackNode(uint32_t, const tf::StackNodeRecord& r) override {
+    ++s_.stack_nodes;
+    if (analysis_ != nullptr) analysis_->stack_nodes[r.id] = r;
+  }
+  void OnAlloc(uint32_t thread, const tf::AllocRecord& r) override {
+    if (Stopped()) return;
     ++s_.allocations;
-    Add(r.address, r.size, r.timestamp_ns);
+    Add(thread, r.address, r.size, r.stack, r.timestamp_ns, 1);
   }
-  void OnSampledAlloc(uint32_t, const tf::AllocRecord& r) override {
+  void OnSampledAlloc(uint32_t thread, const tf::AllocRecord& r) override {
+    if (Stopped()) return;
     // A sample of `size` bytes stands for `weight` bytes, i.e. weight/size blocks like it.
-    s_.allocations += r.size > 0 ? (r.weight + r.size / 2) / r.size : 1;
-    Add(r.address, r.weight, r.timestamp_ns);
+    uint64_t blocks = r.size > 0 ? (r.weight + r.size / 2) / r.size : 1;
+    s_.allocations += blocks;
+    Add(thread, r.address, r.weight, r.stack, r.timestamp_ns, blocks);
   }
-  void OnFree(uint32_t, const tf::FreeRecord& r) override {
+  void OnFree(uint32_t thread, const tf::FreeRecord& r) override {
+    if (Stopped()) return;
     ++s_.frees;
-    Remove(r.address);
+    Remove(thread, r.address, /*by_free=*/true);
     Seen(r.timestamp_ns);
   }
-  void OnRealloc(uint32_t, const tf::ReallocRecord& r) override {
+  void OnRealloc(uint32_t thread, const tf::ReallocRecord& r) override {
+    if (Stopped()) return;
     ++s_.reallocations;
-    Remove(r.old_address);
-    Add(r.new_address, r.size, r.timestamp_ns);
+    Remove(thread, r.old_address, /*by_free=*/false);
+    Add(thread, r.new_address, r.size, r.stack, r.timestamp_ns, 1);
   }
   void OnPhaseMark(uint32_t, const tf::PhaseMarkRecord&) override { ++s_.phase_marks; }
   void OnEnd(uint32_t, const tf::EndRecord& r) override {
@@ -53,38 +72,112 @@ class SummaryBuilder : public tf::RecordVisitor {
   void OnCapReached(uint32_t, const tf::CapReachedRecord&) override { ++s_.caps_reached; }
 
   void Finish() {
-    s_.leaked_blocks = live_.size();
+    s_.leaked_blocks = 0;
+    for (const auto& [address, block] : live_) s_.leaked_blocks += block.blocks;
     s_.leaked_bytes = live_bytes_;
     s_.duration_ns = last_ns_ > start_ns_ ? last_ns_ - start_ns_ : 0;
+    if (analysis_ != nullptr) {
+      for (const auto& [address, block] : live_) {
+        SiteStats& site = Site(block.stack);
+        site.leaked_bytes += block.bytes;
+        site.leaked_blocks += block.blocks;
+      }
+      analysis_->temporary = temporary_;
+    }
+  }
+
+  // The allocation events seen when the peak was last raised.
+  uint64_t events_at_peak() const { return events_at_peak_; }
+  // Per-site bytes held now (for the peak pass, stopped at the peak).
+  void SnapshotPeak() {
+    for (const auto& [address, block] : live_) {
+      SiteStats& site = Site(block.stack);
+      site.peak_bytes += block.bytes;
+      site.peak_blocks += block.blocks;
+    }
+  }
+  // Sites as a vector (the model keeps them in a map while reading).
+  void MoveSitesTo(std::vector<SiteStats>& out) {
+    out.reserve(sites_.size());
+    for (auto& [stack, site] : sites_) out.push_back(site);
+  }
+  void TakePeakFrom(HeapModel& peak_pass) {
+    for (auto& [stack, site] : peak_pass.sites_) {
+      SiteStats& mine = Site(stack);
+      mine.peak_bytes = site.peak_bytes;
+      mine.peak_blocks = site.peak_blocks;
+    }
   }
 
  private:
+  struct LiveBlock {
+    uint64_t bytes;
+    uint64_t blocks;
+    uint64_t stack;
+  };
+  struct ThreadState {
+    uint64_t last_allocation = 0;  // address, while nothing else was allocated since
+    bool last_is_fresh = false;
+  };
+
+  bool Stopped() const { return stop_after_ > 0 && events_ >= stop_after_; }
   void Seen(uint64_t ns) {
     if (ns > last_ns_) last_ns_ = ns;
   }
-  void Add(uint64_t address, uint64_t bytes, uint64_t ns) {
+  SiteStats& Site(uint64_t stack) {
+    SiteStats& site = sites_[stack];
+    site.stack = stack;
+    return site;
+  }
+  void Add(uint32_t thread, uint64_t address, uint64_t bytes, uint64_t stack, uint64_t ns,
+           uint64_t blocks) {
+    ++events_;
     Seen(ns);
     s_.allocated_bytes += bytes;
-    auto [it, inserted] = live_.try_emplace(address, bytes);
+    auto [it, inserted] = live_.try_emplace(address, LiveBlock{bytes, blocks, stack});
     if (!inserted) {  // a free we never saw (before recording began): replace
-      live_bytes_ -= it->second;
-      it->second = bytes;
+      live_bytes_ -= it->second.bytes;
+      it->second = LiveBlock{bytes, blocks, stack};
     }
     live_bytes_ += bytes;
     if (live_bytes_ > s_.peak_bytes) {
       s_.peak_bytes = live_bytes_;
       s_.peak_time_ns = ns > start_ns_ ? ns - start_ns_ : 0;
+      events_at_peak_ = events_;
+    }
+    if (analysis_ != nullptr) {
+      SiteStats& site = Site(stack);
+      site.allocations += blocks;
+      site.allocated_bytes += bytes;
+      ThreadState& t = threads_[thread];
+      t.last_allocation = address;
+      t.last_is_fresh = true;
     }
   }
-  void Remove(uint64_t address) {
+  void Remove(uint32_t thread, uint64_t address, bool by_free) {
     auto it = live_.find(address);
     if (it == live_.end()) return;  // allocated before recording began
-    live_bytes_ -= it->second;
+    if (analysis_ != nullptr && by_free) {
+      ThreadState& t = threads_[thread];
+      if (t.last_is_fresh && t.last_allocation == address) {
+        temporary_ += it->second.blocks;
+        Site(it->second.stack).temporary += it->second.blocks;
+      }
+      t.last_is_fresh = false;
+    }
+    live_bytes_ -= it->second.bytes;
     live_.erase(it);
   }
 
   TraceSummary& s_;
-  absl::flat_hash_map<uint64_t, uint64_t> live_;
+  TraceAnalysis* analysis_;
+  uint64_t stop_after_;
+  uint64_t events_ = 0;
+  uint64_t events_at_peak_ = 0;
+  absl::flat_hash_map<uint64_t, LiveBlock> live_;
+  absl::flat_hash_map<uint64_t, SiteStats> sites_;
+  absl::flat_hash_map<uint32_t, ThreadState> threads_;
+  uint64_t temporary_ = 0;
   uint64_t live_bytes_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t last_ns_ = 0;
@@ -101,12 +194,42 @@ std::string Bytes(uint64_t n) {
 
 absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
   TraceSummary summary;
-  SummaryBuilder builder(summary);
-  auto read = ReadTrace(path, builder);
+  HeapModel model(summary, nullptr);
+  auto read = ReadTrace(path, model);
   if (!read.ok()) return read.status();
   summary.read = *read;
-  builder.Finish();
+  model.Finish();
   return summary;
+}
+
+absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path) {
+  TraceAnalysis analysis;
+  HeapModel model(analysis.summary, &analysis);
+  auto read = ReadTrace(path, model);
+  if (!read.ok()) return read.status();
+  analysis.summary.read = *read;
+  model.Finish();
+  if (model.events_at_peak() > 0) {
+    TraceSummary scratch;
+    TraceAnalysis scratch_analysis;
+    HeapModel peak_pass(scratch, &scratch_analysis, model.events_at_peak());
+    if (auto again = ReadTrace(path, peak_pass); !again.ok()) return again.status();
+    peak_pass.SnapshotPeak();
+    model.TakePeakFrom(peak_pass);
+  }
+  model.MoveSitesTo(analysis.sites);
+  return analysis;
+}
+
+std::vector<uint64_t> TraceAnalysis::Frames(uint64_t stack) const {
+  std::vector<uint64_t> frames;
+  for (uint64_t id = stack; id != 0 && frames.size() < 1024;) {
+    auto it = stack_nodes.find(id);
+    if (it == stack_nodes.end()) break;
+    frames.push_back(it->second.return_address);
+    id = it->second.parent;
+  }
+  return frames;
 }
 
 std::string FormatSummary(const TraceSummary& s, const std::string& path) {

@@ -138,5 +138,54 @@ case_ignored_preload() {
   fi
 }
 
+# A trace of a real program, for the analysis verbs.
+make_trace() {
+  "$CLI" run -o "$WORK/t.%p.trace" -- "$PYTHON" -c \
+    'x = [str(i) * 10 for i in range(20000)]; print(len(x))' >/dev/null 2>&1 ||
+    fail "could not record a trace"
+  TRACE=$(ls "$WORK"/t.*.trace | head -1)
+}
+
+case_report() {
+  make_trace
+  expect_status 0 "$CLI" report "$TRACE"
+  expect_in "$WORK/out" "sites holding the peak heap"
+  expect_in "$WORK/out" "sites allocating most often"
+  expect_in "$WORK/out" "python3"
+  expect_status 0 "$CLI" report "$TRACE" -o "$WORK/report.txt"
+  [[ -s $WORK/report.txt && ! -s $WORK/out ]] || fail "-o did not take the report"
+  expect_status 2 "$CLI" report
+  expect_status 2 "$CLI" report "$TRACE" --format yaml
+  expect_in "$WORK/err" "unknown format 'yaml'"
+  printf 'not a trace' >"$WORK/bogus"
+  expect_status 2 "$CLI" report "$WORK/bogus"
+  [[ $(wc -l <"$WORK/err") == 1 ]] || fail "a bad file must give one line"
+  expect_in "$WORK/err" "not a poolscope trace"
+  # A trace cut in the middle of a frame is still reported, and says so.
+  head -c $(($(stat -c %s "$TRACE") - 7)) "$TRACE" >"$WORK/cut.trace"
+  expect_status 0 "$CLI" report "$WORK/cut.trace"
+  expect_in "$WORK/out" "TRUNCATED"
+}
+
+case_check() {
+  make_trace
+  expect_status 0 "$CLI" check "$TRACE" --max-peak 1GiB --max-allocs 10M
+  expect_in "$WORK/out" "max-peak ok"
+  expect_status 1 "$CLI" check "$TRACE" --max-peak 1KiB --max-leaked 1GB --junit "$WORK/j.xml"
+  expect_in "$WORK/err" "max-peak exceeded"
+  expect_in "$WORK/err" "most from python3"
+  expect_in "$WORK/out" "max-leaked ok"
+  expect_in "$WORK/j.xml" 'failures="1"'
+  printf '# CI budget\nmax-peak = 1KiB\n\nmax-allocs = 10M\n' >"$WORK/budget"
+  expect_status 1 "$CLI" check "$TRACE" --budget "$WORK/budget"
+  expect_in "$WORK/err" "max-peak exceeded"
+  printf 'max-peak: 1KiB\n' >"$WORK/bad-budget"
+  expect_status 2 "$CLI" check "$TRACE" --budget "$WORK/bad-budget"
+  expect_in "$WORK/err" "bad-budget:1: expected 'name = value'"
+  expect_status 2 "$CLI" check "$TRACE" --max-peak 12parsecs
+  expect_status 2 "$CLI" check "$TRACE"
+  expect_in "$WORK/err" "no budget given"
+}
+
 "case_${1:?case name}"
 echo "ok: cli $1"

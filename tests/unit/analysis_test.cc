@@ -1,0 +1,182 @@
+// The heap model on hand-built traces with literal expected numbers, and the budget parser.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "budget.h"
+#include "gtest/gtest.h"
+#include "poolscope/trace_format.h"
+#include "summary.h"
+#include "trace/trace_file.h"
+
+namespace poolscope::analysis {
+namespace {
+
+namespace tf = trace_format;
+
+// Writes one frame per call of `fill`, which gets the encoder and the frame's thread.
+class TraceBuilder {
+ public:
+  TraceBuilder() {
+    char path[] = "/tmp/poolscope-analysis-test.XXXXXX";
+    fd_ = mkstemp(path);
+    path_ = path;
+    writer_.Open(fd_);
+  }
+  ~TraceBuilder() {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  template <typename Fill>
+  void Frame(uint32_t thread, Fill fill) {
+    std::vector<uint8_t> buffer(1 << 16);
+    tf::FrameEncoder e(buffer.data(), buffer.size());
+    fill(e);
+    writer_.WriteFrame(thread, e.data(), e.size());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  trace::TraceFileWriter writer_;
+};
+
+const SiteStats& SiteOf(const TraceAnalysis& a, uint64_t stack) {
+  for (const SiteStats& s : a.sites) {
+    if (s.stack == stack) return s;
+  }
+  static SiteStats none;
+  ADD_FAILURE() << "no site " << stack;
+  return none;
+}
+
+// Stack 1 = main, 2 = main->load, 3 = main->parse. Site 2 holds the peak, site 3 leaks and
+// makes temporaries.
+void WriteScenario(TraceBuilder& b) {
+  b.Frame(0, [](tf::FrameEncoder& e) {
+    tf::ProcessRecord p;
+    p.pid = 77;
+    p.executable = "/bin/prog";
+    p.engine = "pool";
+    p.start_monotonic_ns = 1000;
+    e.PutProcess(p);
+  });
+  b.Frame(1, [](tf::FrameEncoder& e) {
+    e.PutStackNode({1, 0, 0x1000});
+    e.PutStackNode({2, 1, 0x2000});
+    e.PutStackNode({3, 1, 0x3000});
+    e.PutAlloc({2000, 0xa0, 100, 2, tf::AllocKind::kMalloc});   // load: 100
+    e.PutAlloc({3000, 0xb0, 200, 2, tf::AllocKind::kMalloc});   // load: 300 live (peak soon)
+    e.PutAlloc({4000, 0xc0, 50, 3, tf::AllocKind::kNew});       // parse: 350 = peak
+    e.PutFree({5000, 0xa0});                                     // 250
+    e.PutFree({6000, 0xb0});                                     // 50
+    e.PutAlloc({7000, 0xd0, 10, 3, tf::AllocKind::kMalloc});    // temporary...
+    e.PutFree({8000, 0xd0});                                     // ...freed before next alloc
+    e.PutAlloc({9000, 0xe0, 20, 3, tf::AllocKind::kMalloc});    // leaks with 0xc0
+    e.PutEnd({10000, 0});
+  });
+  b.Frame(2, [](tf::FrameEncoder& e) {
+    // Another thread: its free right after its own allocation is a temporary too.
+    e.PutAlloc({2500, 0xf0, 8, 1, tf::AllocKind::kMalloc});
+    e.PutFree({2600, 0xf0});
+  });
+}
+
+TEST(Analysis, SitesGetTheirPeakLeaksAndTemporaries) {
+  TraceBuilder b;
+  WriteScenario(b);
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->summary.allocations, 6u);
+  EXPECT_EQ(a->summary.frees, 4u);
+  EXPECT_EQ(a->summary.allocated_bytes, 388u);
+  EXPECT_EQ(a->summary.peak_bytes, 350u);
+  EXPECT_EQ(a->summary.peak_time_ns, 3000u);
+  EXPECT_EQ(a->summary.leaked_bytes, 70u);
+  EXPECT_EQ(a->summary.leaked_blocks, 2u);
+  EXPECT_EQ(a->temporary, 2u);
+  EXPECT_EQ(a->summary.exit_status, 0);
+
+  const SiteStats& load = SiteOf(*a, 2);
+  EXPECT_EQ(load.allocations, 2u);
+  EXPECT_EQ(load.allocated_bytes, 300u);
+  EXPECT_EQ(load.peak_bytes, 300u);
+  EXPECT_EQ(load.peak_blocks, 2u);
+  EXPECT_EQ(load.leaked_bytes, 0u);
+  const SiteStats& parse = SiteOf(*a, 3);
+  EXPECT_EQ(parse.allocations, 3u);
+  EXPECT_EQ(parse.peak_bytes, 50u);
+  EXPECT_EQ(parse.leaked_bytes, 70u);
+  EXPECT_EQ(parse.leaked_blocks, 2u);
+  EXPECT_EQ(parse.temporary, 1u);
+  EXPECT_EQ(SiteOf(*a, 1).temporary, 1u);
+  EXPECT_EQ(a->Frames(3), (std::vector<uint64_t>{0x3000, 0x1000}));
+}
+
+TEST(Analysis, TextReportListsTheSitesInOrder) {
+  TraceBuilder b;
+  WriteScenario(b);
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok());
+  FrameNamer namer = [](uint64_t address) { return "fn_" + std::to_string(address); };
+  std::string text = FormatTextReport(*a, "t", namer);
+  size_t peak = text.find("sites holding the peak heap (2 sites)");
+  ASSERT_NE(peak, std::string::npos) << text;
+  // The load site (300 B at the peak) comes before the parse site (50 B).
+  size_t load = text.find("at fn_8192", peak);
+  size_t parse = text.find("at fn_12288", peak);
+  EXPECT_LT(load, parse) << text;
+  EXPECT_NE(text.find("sites leaking (still allocated at the end) (1 sites)"), std::string::npos);
+  EXPECT_NE(text.find("temporary  2 allocations"), std::string::npos);
+  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    EXPECT_LE(end - start, 100u) << text.substr(start, end - start);
+  }
+}
+
+TEST(Budget, SizesReadIecAndSiSuffixes) {
+  EXPECT_EQ(*ParseSize("64MiB"), uint64_t{1} << 26);
+  EXPECT_EQ(*ParseSize("64MB"), 64000000u);
+  EXPECT_EQ(*ParseSize("4096"), 4096u);
+  EXPECT_EQ(*ParseSize("1.5KiB"), 1536u);
+  EXPECT_EQ(*ParseSize("2 GiB"), uint64_t{2} << 30);
+  EXPECT_EQ(*ParseSize("10kB"), 10000u);
+  EXPECT_FALSE(ParseSize("64 parsecs").ok());
+  EXPECT_FALSE(ParseSize("MiB").ok());
+  EXPECT_EQ(*ParseCount("10k"), 10000u);
+  EXPECT_EQ(*ParseCount("2M"), 2000000u);
+}
+
+TEST(Budget, ExceededBudgetsNameTheTopSite) {
+  TraceBuilder b;
+  WriteScenario(b);
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok());
+  Budget budget;
+  ASSERT_TRUE(SetBudget(budget, "max-peak", "300").ok());
+  ASSERT_TRUE(SetBudget(budget, "max-leaked", "1KiB").ok());
+  ASSERT_TRUE(SetBudget(budget, "max-allocs", "5").ok());
+  FrameNamer namer = [](uint64_t address) { return "fn_" + std::to_string(address); };
+  auto results = CheckBudget(*a, budget, namer);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].exceeded);
+  EXPECT_EQ(results[0].line, "max-peak exceeded: 350 B > 300 B; most from fn_8192 (300 B)");
+  EXPECT_FALSE(results[1].exceeded);
+  EXPECT_EQ(results[1].line, "max-leaked ok: 70 B <= 1024 B");
+  EXPECT_TRUE(results[2].exceeded);
+  EXPECT_EQ(results[2].line, "max-allocs exceeded: 6 > 5; most from fn_12288 (3)");
+  std::string xml = BudgetJUnit(results, "t.trace");
+  EXPECT_NE(xml.find("tests=\"3\" failures=\"2\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<failure message=\"max-peak exceeded"), std::string::npos);
+}
+
+TEST(Budget, UnknownNameIsAnError) {
+  Budget budget;
+  EXPECT_FALSE(SetBudget(budget, "max-everything", "1").ok());
+}
+
+}  // namespace
+}  // namespace poolscope::analysis

@@ -1,0 +1,160 @@
+#include "analysis_verbs.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "budget.h"
+#include "exit_codes.h"
+#include "report_text.h"
+#include "summary.h"
+
+namespace poolscope::cli {
+namespace {
+
+constexpr char kReportUsage[] =
+    "usage: poolscope report TRACE [--format text] [-o FILE]\n";
+constexpr char kCheckUsage[] =
+    "usage: poolscope check TRACE [--max-peak SIZE] [--max-leaked SIZE] [--max-allocs N]\n"
+    "                             [--max-temporary N] [--budget FILE] [--junit FILE]\n"
+    "  sizes: 4096, 64KiB, 64MiB, 1GiB (powers of 2) or 64kB, 64MB, 1GB (powers of 10)\n";
+
+int UsageError(const char* usage, const std::string& message) {
+  fprintf(stderr, "poolscope: %s\n%s", message.c_str(), usage);
+  return kExitBadInput;
+}
+
+// Parsed command line of an analysis verb: one trace and --name value pairs.
+struct Arguments {
+  std::string trace;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
+bool Parse(int argc, char** argv, const std::vector<std::string>& known, Arguments& out,
+           std::string& error) {
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (absl::StartsWith(arg, "-")) {
+      std::string name = arg == "-o" ? "--output" : arg;
+      std::string value;
+      if (size_t eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        error = absl::StrCat(arg, " needs a value");
+        return false;
+      }
+      bool ok = false;
+      for (const std::string& k : known) ok |= name == k;
+      if (!ok) {
+        error = absl::StrCat("unknown option ", arg);
+        return false;
+      }
+      out.options.emplace_back(name.substr(2), value);
+    } else if (out.trace.empty()) {
+      out.trace = arg;
+    } else {
+      error = absl::StrCat("one trace at a time (got '", out.trace, "' and '", arg, "')");
+      return false;
+    }
+  }
+  if (out.trace.empty()) {
+    error = "no trace given";
+    return false;
+  }
+  return true;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int ReportVerb(int argc, char** argv) {
+  Arguments args;
+  std::string error;
+  if (!Parse(argc, argv, {"--format", "--output"}, args, error)) {
+    return UsageError(kReportUsage, error);
+  }
+  std::string output;
+  for (const auto& [name, value] : args.options) {
+    if (name == "format" && value != "text") {
+      return UsageError(kReportUsage, absl::StrCat("unknown format '", value, "' (text)"));
+    }
+    if (name == "output") output = value;
+  }
+  auto analysis = analysis::AnalyzeTrace(args.trace);
+  if (!analysis.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
+    return kExitBadInput;
+  }
+  std::string text =
+      analysis::FormatTextReport(*analysis, args.trace, analysis::ModuleOffsetNamer(*analysis));
+  if (output.empty()) {
+    fputs(text.c_str(), stdout);
+  } else if (!WriteFile(output, text)) {
+    fprintf(stderr, "poolscope: cannot write %s\n", output.c_str());
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
+
+int CheckVerb(int argc, char** argv) {
+  Arguments args;
+  std::string error;
+  if (!Parse(argc, argv,
+             {"--max-peak", "--max-leaked", "--max-allocs", "--max-temporary", "--budget",
+              "--junit"},
+             args, error)) {
+    return UsageError(kCheckUsage, error);
+  }
+  analysis::Budget budget;
+  std::string junit;
+  for (const auto& [name, value] : args.options) {
+    if (name == "budget") {
+      auto file = analysis::ReadBudgetFile(value);
+      if (!file.ok()) {
+        fprintf(stderr, "poolscope: %s\n", std::string(file.status().message()).c_str());
+        return kExitBadInput;
+      }
+      // Options given on the command line after --budget win; merge field by field.
+      for (auto field : {&analysis::Budget::max_peak, &analysis::Budget::max_leaked,
+                         &analysis::Budget::max_allocs, &analysis::Budget::max_temporary}) {
+        if ((*file).*field) budget.*field = (*file).*field;
+      }
+    } else if (name == "junit") {
+      junit = value;
+    } else if (absl::Status s = analysis::SetBudget(budget, name, value); !s.ok()) {
+      return UsageError(kCheckUsage, std::string(s.message()));
+    }
+  }
+  if (!budget.max_peak && !budget.max_leaked && !budget.max_allocs && !budget.max_temporary) {
+    return UsageError(kCheckUsage, "no budget given");
+  }
+  auto analysis = analysis::AnalyzeTrace(args.trace);
+  if (!analysis.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
+    return kExitBadInput;
+  }
+  auto results = analysis::CheckBudget(*analysis, budget, analysis::ModuleOffsetNamer(*analysis));
+  bool exceeded = false;
+  for (const auto& r : results) {
+    exceeded |= r.exceeded;
+    fprintf(r.exceeded ? stderr : stdout, "%s\n", r.line.c_str());
+  }
+  if (!junit.empty() && !WriteFile(junit, analysis::BudgetJUnit(results, args.trace))) {
+    fprintf(stderr, "poolscope: cannot write %s\n", junit.c_str());
+    return kExitBadInput;
+  }
+  return exceeded ? kExitThresholdExceeded : kExitOk;
+}
+
+}  // namespace poolscope::cli

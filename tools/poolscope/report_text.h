@@ -1,0 +1,37 @@
+// `poolscope report --format text`: the summary, then the sites that matter most, each with its
+// call stack, in a layout that fits a 100-column terminal (what CI logs show).
+#ifndef POOLSCOPE_TOOLS_POOLSCOPE_REPORT_TEXT_H_
+#define POOLSCOPE_TOOLS_POOLSCOPE_REPORT_TEXT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "summary.h"
+
+namespace poolscope::analysis {
+
+// Names one return address for display, e.g. "parse_config (config.c:42)".
+using FrameNamer = std::function<std::string(uint64_t return_address)>;
+
+// "libfoo.so+0x1234" from the trace's module records; "0x7f..." outside every module.
+FrameNamer ModuleOffsetNamer(const TraceAnalysis& analysis);
+
+struct TextReportOptions {
+  int sites_per_table = 10;
+  int frames_per_site = 4;
+};
+
+std::string FormatTextReport(const TraceAnalysis& analysis, const std::string& path,
+                             const FrameNamer& name_frame, TextReportOptions options = {});
+
+// The site holding the most of `metric`, as "name_of_innermost_frame" (for one-line messages).
+std::string DescribeSite(const TraceAnalysis& analysis, const SiteStats& site,
+                         const FrameNamer& name_frame);
+
+// "1.5 MiB", "820 B": sizes as people read them.
+std::string HumanBytes(uint64_t bytes);
+
+}  // namespace poolscope::analysis
+
+#endif  // POOLSCOPE_TOOLS_POOLSCOPE_REPORT_TEXT_H_
