@@ -58,6 +58,7 @@ inline constexpr const char* kKnownVariables[] = {
     "POOLSCOPE_DECAY_MS",
     "POOLSCOPE_TRACE",
     "POOLSCOPE_SAMPLE_BYTES",
+    "POOLSCOPE_SAMPLE_SEED",  // read by the recorder: reproducible sampling, for tests
     "POOLSCOPE_STACK_DEPTH",
     "POOLSCOPE_OUTPUT",
     "POOLSCOPE_LIB",  // read by the CLI only: where libpoolscope.so is

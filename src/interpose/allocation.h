@@ -119,13 +119,17 @@ inline void* Reallocate(void* ptr, size_t size) {
 using trace_format::AllocKind;
 
 inline void* Traced(void* p, size_t size, AllocKind kind) {
-  if (trace::recording) [[unlikely]] trace::RecordAlloc(p, size, kind);
+  if (trace::recording && p != nullptr) [[unlikely]] {
+    if (!trace::SkipUnsampledAllocation(size)) trace::RecordAlloc(p, size, kind);
+  }
   return p;
 }
 
 // Recorded before the block is released, so no other thread can have reused the address yet.
 inline void TracedRelease(void* ptr) {
-  if (trace::recording) [[unlikely]] trace::RecordFree(ptr);
+  if (trace::recording && ptr != nullptr) [[unlikely]] {
+    if (!trace::SkipUnsampledFree(ptr)) trace::RecordFree(ptr);
+  }
   Release(ptr);
 }
 
@@ -134,7 +138,7 @@ inline void* TracedReallocate(void* ptr, size_t size) {
   uint64_t started = trace::Timestamp();
   void* p = Reallocate(ptr, size);
   if (ptr == nullptr) {
-    trace::RecordAlloc(p, size, AllocKind::kRealloc);
+    Traced(p, size, AllocKind::kRealloc);
   } else if (size == 0) {
     trace::RecordFree(ptr);
   } else if (p != nullptr) {

@@ -29,6 +29,9 @@
 namespace poolscope::trace {
 
 bool recording = false;
+bool sampling = false;
+__thread int64_t sample_countdown __attribute__((tls_model("initial-exec"))) = 0;
+std::atomic<uint8_t> sampled_filter[kSampledFilterCounters];
 
 namespace {
 
@@ -79,6 +82,7 @@ struct ThreadState {
   uint8_t* buffer;
   tf::FrameEncoder encoder;
   ByteSampler sampler;
+  bool sampler_started = false;  // its first gap is drawn at its first allocation
   int last_depth = 0;  // the previous stack, whose outer nodes the next one may share
   uintptr_t last_frames[common::kMaxStackDepth] = {};
   uint64_t last_nodes[common::kMaxStackDepth] = {};
@@ -500,6 +504,7 @@ ThreadState* StateForThisThread() {
   t->encoder.Reset();
   t->last_depth = 0;
   t->sampler.Init(r.sample_bytes, r.sample_seed ^ (t->id * 0x9e3779b97f4a7c15ULL));
+  t->sampler_started = false;
   thread_state = t;
   pthread_setspecific(r.thread_key, t);
   return t;
@@ -595,7 +600,12 @@ bool InOurOwnProcessForCrash() { return static_cast<uint64_t>(getpid()) == r.pid
 
 size_t SampledSlot(uintptr_t p) { return ((p >> 4) * 0x9e3779b97f4a7c15ULL) >> 44; }
 
+// The counting filter (recorder.h) in front of the set: a free whose address has a zero
+// counter was never sampled — the answer for almost every free, from one load.
 bool RememberSampled(uintptr_t p) {
+  std::atomic<uint8_t>& counter = sampled_filter[SampledFilterSlot(p)];
+  if (counter.load(std::memory_order_relaxed) == UINT8_MAX) return false;  // saturated: skip
+  counter.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = SampledSlot(p), probes = 0; probes < 64; i = (i + 1) & (kSampledSlots - 1), ++probes) {
     uintptr_t seen = r.sampled[i].load(std::memory_order_relaxed);
     if ((seen == 0 || seen == kDeleted) &&
@@ -603,14 +613,20 @@ bool RememberSampled(uintptr_t p) {
       return true;
     }
   }
+  counter.fetch_sub(1, std::memory_order_relaxed);
   return false;
 }
 
 bool ForgetSampled(uintptr_t p) {
+  std::atomic<uint8_t>& counter = sampled_filter[SampledFilterSlot(p)];
+  if (counter.load(std::memory_order_relaxed) == 0) [[likely]] return false;
   for (size_t i = SampledSlot(p), probes = 0; probes < 64; i = (i + 1) & (kSampledSlots - 1), ++probes) {
     uintptr_t seen = r.sampled[i].load(std::memory_order_relaxed);
     if (seen == 0) return false;
-    if (seen == p) return r.sampled[i].compare_exchange_strong(seen, kDeleted, std::memory_order_relaxed);
+    if (seen == p && r.sampled[i].compare_exchange_strong(seen, kDeleted, std::memory_order_relaxed)) {
+      counter.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
   }
   return false;
 }
@@ -774,6 +790,7 @@ void Start(const common::Config& config, const char* engine_name) {
   }
   r.process_encoder = new (r.process_encoder_storage) tf::FrameEncoder(r.process_buffer, kProcessBufferBytes);
   FindOwnText();
+  sampling = r.mode == common::TraceMode::kSampled;
   recording = true;
   common::SpinLockGuard write(r.write_lock);
   if (!OpenFileLocked()) recording = false;
@@ -794,8 +811,15 @@ void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
   ThreadState* t = StateForThisThread();
   if (t == nullptr) return;
   uint64_t weight = 0;
-  if (r.mode == common::TraceMode::kSampled) {
-    if (!t->sampler.Sample(size, &weight)) return;
+  if (sampling) {
+    // The inline countdown (SkipUnsampledAllocation) ran out on this allocation.
+    if (!t->sampler_started) {
+      // A thread's first allocation: its countdown had not been drawn yet.
+      t->sampler_started = true;
+      sample_countdown += t->sampler.NextGap();
+      if (sample_countdown > 0) return;
+    }
+    weight = t->sampler.TakeSample(sample_countdown, size);
     if (!RememberSampled(reinterpret_cast<uintptr_t>(p))) return;
   }
   uintptr_t frames[common::kMaxStackDepth];
@@ -815,7 +839,7 @@ void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
 
 void RecordFree(void* p) {
   if (inside_recorder != 0 || p == nullptr) return;
-  if (r.mode == common::TraceMode::kSampled && !ForgetSampled(reinterpret_cast<uintptr_t>(p))) return;
+  if (sampling && !ForgetSampled(reinterpret_cast<uintptr_t>(p))) return;
   RecorderScope scope;
   ThreadState* t = StateForThisThread();
   if (t == nullptr) return;
@@ -833,10 +857,10 @@ uint64_t Timestamp() { return NowNs(); }
 
 void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
   if (inside_recorder != 0) return;
-  if (r.mode == common::TraceMode::kSampled) {
+  if (sampling) {
     // Sampling sees a realloc as the free of the old block and a new allocation.
     RecordFree(old_p);
-    RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
+    if (!SkipUnsampledAllocation(size)) RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
     return;
   }
   RecorderScope scope;

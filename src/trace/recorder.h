@@ -11,6 +11,7 @@
 #ifndef POOLSCOPE_SRC_TRACE_RECORDER_H_
 #define POOLSCOPE_SRC_TRACE_RECORDER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -21,6 +22,25 @@ namespace poolscope::trace {
 
 // True while events are being recorded; a plain global, read on every allocation.
 extern bool recording;
+// True in sampled mode: most calls are then settled inline (SkipUnsampled*), without a call.
+extern bool sampling;
+// Sampled mode: bytes this thread may still allocate before the next sample point.
+extern __thread int64_t sample_countdown __attribute__((tls_model("initial-exec")));
+// Sampled mode: a counting filter over the addresses of live sampled blocks.
+inline constexpr size_t kSampledFilterCounters = size_t{1} << 16;
+extern std::atomic<uint8_t> sampled_filter[kSampledFilterCounters];
+inline size_t SampledFilterSlot(uintptr_t p) { return ((p >> 4) * 0xc2b2ae3d27d4eb4fULL) >> 48; }
+
+// In sampled mode, true for an allocation that is not sampled: one subtraction.
+inline bool SkipUnsampledAllocation(size_t size) {
+  return sampling && (sample_countdown -= static_cast<int64_t>(size)) > 0;
+}
+// In sampled mode, true for a free of a block that was surely not sampled: one load.
+inline bool SkipUnsampledFree(const void* p) {
+  return sampling &&
+         sampled_filter[SampledFilterSlot(reinterpret_cast<uintptr_t>(p))].load(
+             std::memory_order_relaxed) == 0;
+}
 
 // From the first allocation, once the engine is ready: decides the output and opens it. Must
 // not allocate. Recording stays off (after one line on stderr) when the file cannot be made.
@@ -30,7 +50,8 @@ void Start(const common::Config& config, const char* engine_name);
 void StartBackgroundWork();
 
 // Record before the block can be reused by another thread (frees: before releasing it), so
-// events on one address are in time order across threads.
+// events on one address are in time order across threads. In sampled mode, RecordAlloc is
+// called only once SkipUnsampledAllocation said no (the countdown is already charged).
 void RecordAlloc(void* p, size_t size, trace_format::AllocKind kind);
 void RecordFree(void* p);
 // `started_ns`: Timestamp() taken before the realloc call released the old block.

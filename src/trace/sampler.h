@@ -20,18 +20,25 @@ class ByteSampler {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     state_ = (z ^ (z >> 31)) | 1;
-    until_next_ = NextGap();
   }
 
-  // Whether the allocation of `size` bytes is sampled; if so, *weight is the bytes it stands
-  // for. Inline fast path: one subtraction and a compare.
-  bool Sample(uint64_t size, uint64_t* weight) {
-    until_next_ -= static_cast<int64_t>(size);
-    if (until_next_ > 0) [[likely]] return false;
-    until_next_ = NextGap();
-    double p = -std::expm1(-static_cast<double>(size) / mean_);
-    *weight = static_cast<uint64_t>(static_cast<double>(size) / p + 0.5);
+  // `countdown` holds the bytes left to the next sample point; it lives with the caller (the
+  // recorder keeps it in thread-local storage, so the common case is one subtraction inlined
+  // at the allocation site). Whether the allocation of `size` bytes is sampled; if so,
+  // *weight is the bytes it stands for.
+  bool Sample(int64_t& countdown, uint64_t size, uint64_t* weight) {
+    countdown -= static_cast<int64_t>(size);
+    if (countdown > 0) [[likely]] return false;
+    *weight = TakeSample(countdown, size);
     return true;
+  }
+
+  // After `countdown` went to zero or below on an allocation of `size` bytes: draws the next
+  // gap into it and returns the sample's weight.
+  uint64_t TakeSample(int64_t& countdown, uint64_t size) {
+    countdown = NextGap();
+    double p = -std::expm1(-static_cast<double>(size) / mean_);
+    return static_cast<uint64_t>(static_cast<double>(size) / p + 0.5);
   }
 
   // Bytes to the next sample point: exponential with the configured mean.
@@ -51,7 +58,6 @@ class ByteSampler {
 
   double mean_ = 1;
   uint64_t state_ = 1;
-  int64_t until_next_ = 0;
 };
 
 }  // namespace poolscope::trace

@@ -34,12 +34,13 @@ TEST(ByteSampler, WeightedTotalsAreUnbiased) {
     ByteSampler sampler;
     sampler.Init(64 * 1024, seed);
     uint64_t total = 0, estimate = 0, weight;
+    int64_t countdown = sampler.NextGap();
     uint64_t x = seed;
     for (int i = 0; i < 2000000; ++i) {
       x = x * 6364136223846793005ULL + 1442695040888963407ULL;
       uint64_t size = 16 + (x >> 33) % 4096;
       total += size;
-      if (sampler.Sample(size, &weight)) estimate += weight;
+      if (sampler.Sample(countdown, size, &weight)) estimate += weight;
     }
     double error = (static_cast<double>(estimate) - total) / total;
     EXPECT_LT(std::fabs(error), 0.02) << "seed " << seed;
@@ -51,7 +52,8 @@ TEST(ByteSampler, LargeBlocksAreAlmostAlwaysSampledWithTheirOwnSize) {
   sampler.Init(4096, 7);
   uint64_t weight = 0;
   int sampled = 0;
-  for (int i = 0; i < 1000; ++i) sampled += sampler.Sample(1 << 24, &weight);
+  int64_t countdown = sampler.NextGap();
+  for (int i = 0; i < 1000; ++i) sampled += sampler.Sample(countdown, 1 << 24, &weight);
   EXPECT_EQ(sampled, 1000);
   EXPECT_EQ(weight, uint64_t{1} << 24);
 }

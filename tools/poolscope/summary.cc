@@ -53,8 +53,8 @@ class HeapModel : public tf::RecordVisitor {
   }
   void OnFree(uint32_t thread, const tf::FreeRecord& r) override {
     if (Stopped()) return;
-    ++s_.frees;
-    Remove(thread, r.address, /*by_free=*/true);
+    // In a sampled trace a free stands for as many blocks as its allocation did.
+    s_.frees += Remove(thread, r.address, /*by_free=*/true);
     Seen(r.timestamp_ns);
   }
   void OnRealloc(uint32_t thread, const tf::ReallocRecord& r) override {
@@ -154,9 +154,10 @@ class HeapModel : public tf::RecordVisitor {
       t.last_is_fresh = true;
     }
   }
-  void Remove(uint32_t thread, uint64_t address, bool by_free) {
+  // Returns the blocks the removed allocation stood for (1 for a block of a full trace).
+  uint64_t Remove(uint32_t thread, uint64_t address, bool by_free) {
     auto it = live_.find(address);
-    if (it == live_.end()) return;  // allocated before recording began
+    if (it == live_.end()) return 1;  // allocated before recording began
     if (analysis_ != nullptr && by_free) {
       ThreadState& t = threads_[thread];
       if (t.last_is_fresh && t.last_allocation == address) {
@@ -165,8 +166,10 @@ class HeapModel : public tf::RecordVisitor {
       }
       t.last_is_fresh = false;
     }
+    uint64_t blocks = it->second.blocks;
     live_bytes_ -= it->second.bytes;
     live_.erase(it);
+    return blocks;
   }
 
   TraceSummary& s_;
