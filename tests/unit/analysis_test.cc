@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "budget.h"
+#include "export_folded.h"
 #include "gtest/gtest.h"
 #include "poolscope/trace_format.h"
 #include "summary.h"
@@ -135,6 +136,21 @@ TEST(Analysis, TextReportListsTheSitesInOrder) {
   for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
     EXPECT_LE(end - start, 100u) << text.substr(start, end - start);
   }
+}
+
+TEST(Folded, OneLinePerStackOutermostFirstSummingToTheTotals) {
+  TraceBuilder b;
+  WriteScenario(b);
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok());
+  FrameNamer namer = [](uint64_t address) { return "fn " + std::to_string(address); };
+  EXPECT_EQ(ExportFolded(*a, namer, FoldedMetric::kAllocatedBytes),
+            "fn_4096 8\n"
+            "fn_4096;fn_12288 80\n"
+            "fn_4096;fn_8192 300\n");
+  EXPECT_EQ(ExportFolded(*a, namer, FoldedMetric::kLeakedBytes), "fn_4096;fn_12288 70\n");
+  EXPECT_EQ(ExportFolded(*a, namer, FoldedMetric::kAllocations),
+            "fn_4096 1\nfn_4096;fn_12288 3\nfn_4096;fn_8192 2\n");
 }
 
 TEST(Budget, SizesReadIecAndSiSuffixes) {

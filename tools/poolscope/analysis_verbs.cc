@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "budget.h"
 #include "exit_codes.h"
+#include "export_folded.h"
 #include "report_text.h"
 #include "summary.h"
 
@@ -17,6 +18,9 @@ namespace {
 
 constexpr char kReportUsage[] =
     "usage: poolscope report TRACE [--format text] [-o FILE]\n";
+constexpr char kExportUsage[] =
+    "usage: poolscope export TRACE --format folded [--metric allocated|allocs|peak|leaked]\n"
+    "                        [-o FILE]\n";
 constexpr char kCheckUsage[] =
     "usage: poolscope check TRACE [--max-peak SIZE] [--max-leaked SIZE] [--max-allocs N]\n"
     "                             [--max-temporary N] [--budget FILE] [--junit FILE]\n"
@@ -98,6 +102,52 @@ int ReportVerb(int argc, char** argv) {
   }
   std::string text =
       analysis::FormatTextReport(*analysis, args.trace, analysis::ModuleOffsetNamer(*analysis));
+  if (output.empty()) {
+    fputs(text.c_str(), stdout);
+  } else if (!WriteFile(output, text)) {
+    fprintf(stderr, "poolscope: cannot write %s\n", output.c_str());
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
+
+int ExportVerb(int argc, char** argv) {
+  Arguments args;
+  std::string error;
+  if (!Parse(argc, argv, {"--format", "--metric", "--output"}, args, error)) {
+    return UsageError(kExportUsage, error);
+  }
+  std::string format, output;
+  analysis::FoldedMetric metric = analysis::FoldedMetric::kAllocatedBytes;
+  for (const auto& [name, value] : args.options) {
+    if (name == "format") format = value;
+    if (name == "output") output = value;
+    if (name == "metric") {
+      if (value == "allocated") {
+        metric = analysis::FoldedMetric::kAllocatedBytes;
+      } else if (value == "allocs") {
+        metric = analysis::FoldedMetric::kAllocations;
+      } else if (value == "peak") {
+        metric = analysis::FoldedMetric::kPeakBytes;
+      } else if (value == "leaked") {
+        metric = analysis::FoldedMetric::kLeakedBytes;
+      } else {
+        return UsageError(kExportUsage, absl::StrCat("unknown metric '", value, "'"));
+      }
+    }
+  }
+  if (format != "folded") {
+    return UsageError(kExportUsage,
+                      format.empty() ? "--format is required"
+                                     : absl::StrCat("unknown format '", format, "' (folded)"));
+  }
+  auto analysis = analysis::AnalyzeTrace(args.trace);
+  if (!analysis.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
+    return kExitBadInput;
+  }
+  std::string text =
+      analysis::ExportFolded(*analysis, analysis::ModuleOffsetNamer(*analysis), metric);
   if (output.empty()) {
     fputs(text.c_str(), stdout);
   } else if (!WriteFile(output, text)) {

@@ -21,6 +21,8 @@ constexpr char kUsage[] =
     "  report TRACE [--format text] [-o FILE]\n"
     "        what the trace says: totals, peak heap and the sites holding it, leaks,\n"
     "        hot and temporary allocation sites\n"
+    "  export TRACE --format folded [--metric allocated|allocs|peak|leaked] [-o FILE]\n"
+    "        stacks for flame-graph tools\n"
     "  check TRACE --max-peak SIZE --max-leaked SIZE --max-allocs N --max-temporary N\n"
     "              [--budget FILE] [--junit FILE]\n"
     "        CI gate: exit 1 with one line per exceeded budget\n"
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   if (verb == "run") return RunVerb(argc - 2, argv + 2);
   if (verb == "report") return ReportVerb(argc - 2, argv + 2);
   if (verb == "check") return CheckVerb(argc - 2, argv + 2);
+  if (verb == "export") return ExportVerb(argc - 2, argv + 2);
   fprintf(stderr, "poolscope: unknown verb '%s'\n%s", verb.c_str(), kUsage);
   return kExitBadInput;
 }

@@ -167,6 +167,25 @@ case_report() {
   expect_in "$WORK/out" "TRUNCATED"
 }
 
+case_export() {
+  make_trace
+  expect_status 0 "$CLI" export "$TRACE" --format folded
+  local folded_total report_total
+  folded_total=$(awk '{ s += $NF } END { print s }' "$WORK/out")
+  expect_status 0 "$CLI" export "$TRACE" --format folded --metric allocs -o "$WORK/allocs.folded"
+  [[ -s $WORK/allocs.folded ]] || fail "-o wrote nothing"
+  "$CLI" report "$TRACE" >"$WORK/report"
+  report_total=$(sed -n 's/^calls .* reallocs, \(.*\) allocated$/\1/p' "$WORK/report")
+  # The report rounds; compare in KiB.
+  [[ $report_total == *KiB* ]] || fail "expected a KiB total, got '$report_total'"
+  awk -v f="$folded_total" -v r="${report_total% KiB}" \
+    'BEGIN { exit !(f / 1024 - r < 0.1 && r - f / 1024 < 0.1) }' ||
+    fail "folded stacks sum to $folded_total bytes, the report says $report_total"
+  expect_status 2 "$CLI" export "$TRACE"
+  expect_in "$WORK/err" "--format is required"
+  expect_status 2 "$CLI" export "$TRACE" --format pprof
+}
+
 case_check() {
   make_trace
   expect_status 0 "$CLI" check "$TRACE" --max-peak 1GiB --max-allocs 10M
