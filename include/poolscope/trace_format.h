@@ -468,15 +468,190 @@ enum class DecodeResult {
   kMalformed,  // a record's framing or fields are broken: the rest of the frame is unusable
 };
 
-// Decodes the records of one frame in order; skipped types go to *unknown when given.
-inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t size,
-                                RecordVisitor& visitor, UnknownRecordTypes* unknown = nullptr) {
+// One decoded record of any type: `type` says which member holds it. Strings point into the
+// frame's buffer. `timestamp_ns` is the record's time, or for records that carry none (stack
+// nodes, the process record, unknown types) the time of the record before it in the frame,
+// so ordering by it keeps each frame's order.
+struct DecodedRecord {
+  RecordType type = RecordType::kEnd;
+  uint64_t unknown_type = 0;  // set when type is not a known RecordType
+  uint64_t timestamp_ns = 0;
+  ProcessRecord process;
+  ThreadRecord thread;
+  ModuleRecord module;
+  StackNodeRecord stack_node;
+  AllocRecord alloc;
+  FreeRecord free;
+  ReallocRecord realloc;
+  MmapRecord mmap;
+  MunmapRecord munmap;
+  MremapRecord mremap;
+  PhaseMarkRecord phase_mark;
+  MemorySampleRecord memory_sample;
+  EndRecord end;
+  CapReachedRecord cap;
+};
+
+// Hands a decoded record to the visitor method for its type.
+inline void Deliver(uint32_t thread, const DecodedRecord& r, RecordVisitor& visitor) {
+  switch (r.type) {
+    case RecordType::kProcess: visitor.OnProcess(thread, r.process); break;
+    case RecordType::kThreadStart: visitor.OnThreadStart(thread, r.thread); break;
+    case RecordType::kThreadExit: visitor.OnThreadExit(thread, r.thread); break;
+    case RecordType::kModuleLoad: visitor.OnModuleLoad(thread, r.module); break;
+    case RecordType::kModuleUnload: visitor.OnModuleUnload(thread, r.module); break;
+    case RecordType::kStackNode: visitor.OnStackNode(thread, r.stack_node); break;
+    case RecordType::kAlloc: visitor.OnAlloc(thread, r.alloc); break;
+    case RecordType::kSampledAlloc: visitor.OnSampledAlloc(thread, r.alloc); break;
+    case RecordType::kFree: visitor.OnFree(thread, r.free); break;
+    case RecordType::kRealloc: visitor.OnRealloc(thread, r.realloc); break;
+    case RecordType::kMmap: visitor.OnMmap(thread, r.mmap); break;
+    case RecordType::kMunmap: visitor.OnMunmap(thread, r.munmap); break;
+    case RecordType::kMremap: visitor.OnMremap(thread, r.mremap); break;
+    case RecordType::kPhaseMark: visitor.OnPhaseMark(thread, r.phase_mark); break;
+    case RecordType::kMemorySample: visitor.OnMemorySample(thread, r.memory_sample); break;
+    case RecordType::kEnd: visitor.OnEnd(thread, r.end); break;
+    case RecordType::kCapReached: visitor.OnCapReached(thread, r.cap); break;
+    default: visitor.OnUnknown(thread, r.unknown_type); break;
+  }
+}
+
+enum class NextResult { kRecord, kEnd, kMalformed };
+
+// Decodes one frame record by record, so a reader can hold many frames open at once (one per
+// thread, to merge them by time) with one pending record each.
+class FrameDecoder {
+ public:
+  FrameDecoder() = default;
+  FrameDecoder(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
+
+  NextResult Next(DecodedRecord* r) {
+    if (p_ == end_) return NextResult::kEnd;
+    uint64_t type, length;
+    if (!GetVarint(&p_, end_, &type) || !GetVarint(&p_, end_, &length) ||
+        length > static_cast<uint64_t>(end_ - p_)) {
+      p_ = end_;
+      return NextResult::kMalformed;
+    }
+    Fields f(p_, p_ + length, this);
+    p_ += length;
+    r->type = static_cast<RecordType>(type);
+    r->unknown_type = 0;
+    switch (r->type) {
+      case RecordType::kProcess: {
+        ProcessRecord& x = r->process;
+        x.pid = f.U();
+        x.parent_pid = f.U();
+        x.exec_generation = f.U();
+        x.executable = f.S();
+        x.command_line = f.S();
+        x.host = f.S();
+        x.mpi_rank = f.I();
+        x.engine = f.S();
+        x.page_size = f.U();
+        x.huge_page_size = f.U();
+        x.start_realtime_ns = f.U();
+        x.start_monotonic_ns = f.U();
+        x.sample_bytes = f.U();
+        break;
+      }
+      case RecordType::kThreadStart:
+      case RecordType::kThreadExit:
+        r->thread.timestamp_ns = f.T();
+        r->thread.kernel_tid = f.U();
+        break;
+      case RecordType::kModuleLoad:
+      case RecordType::kModuleUnload:
+        r->module.timestamp_ns = f.T();
+        r->module.load_address = f.U();
+        r->module.size = f.U();
+        r->module.path = f.S();
+        r->module.build_id = f.S();
+        break;
+      case RecordType::kStackNode:
+        r->stack_node.id = f.U();
+        r->stack_node.parent = f.U();
+        r->stack_node.return_address = f.U();
+        break;
+      case RecordType::kAlloc:
+      case RecordType::kSampledAlloc:
+        r->alloc.timestamp_ns = f.T();
+        r->alloc.address = f.A();
+        r->alloc.size = f.U();
+        r->alloc.stack = f.St();
+        r->alloc.kind = static_cast<AllocKind>(f.U());
+        r->alloc.weight = r->type == RecordType::kSampledAlloc ? f.U() : 0;
+        break;
+      case RecordType::kFree:
+        r->free.timestamp_ns = f.T();
+        r->free.address = f.A();
+        break;
+      case RecordType::kRealloc:
+        r->realloc.timestamp_ns = f.T();
+        r->realloc.old_address = f.A();
+        r->realloc.new_address = f.A();
+        r->realloc.size = f.U();
+        r->realloc.stack = f.St();
+        break;
+      case RecordType::kMmap:
+        r->mmap.timestamp_ns = f.T();
+        r->mmap.address = f.U();
+        r->mmap.length = f.U();
+        r->mmap.prot = f.U();
+        r->mmap.flags = f.U();
+        r->mmap.fd = f.I();
+        r->mmap.stack = f.U();
+        break;
+      case RecordType::kMunmap:
+        r->munmap.timestamp_ns = f.T();
+        r->munmap.address = f.U();
+        r->munmap.length = f.U();
+        break;
+      case RecordType::kMremap:
+        r->mremap.timestamp_ns = f.T();
+        r->mremap.old_address = f.U();
+        r->mremap.old_length = f.U();
+        r->mremap.new_address = f.U();
+        r->mremap.new_length = f.U();
+        break;
+      case RecordType::kPhaseMark:
+        r->phase_mark.timestamp_ns = f.T();
+        r->phase_mark.name = f.S();
+        break;
+      case RecordType::kMemorySample:
+        r->memory_sample.timestamp_ns = f.T();
+        r->memory_sample.rss_bytes = f.U();
+        r->memory_sample.anon_huge_bytes = f.U();
+        r->memory_sample.heap_huge_bytes = f.U();
+        r->memory_sample.heap_rss_bytes = f.U();
+        break;
+      case RecordType::kEnd:
+        r->end.timestamp_ns = f.T();
+        r->end.exit_status = f.I();
+        break;
+      case RecordType::kCapReached:
+        r->cap.timestamp_ns = f.T();
+        r->cap.cap = static_cast<Cap>(f.U());
+        break;
+      default:
+        r->unknown_type = type;
+        break;
+    }
+    if (!f.ok()) {
+      p_ = end_;
+      return NextResult::kMalformed;
+    }
+    r->timestamp_ns = time_;
+    return NextResult::kRecord;
+  }
+
+ private:
+  // Reads fields of one payload. Missing trailing fields (an older writer) read as 0; ok()
+  // goes false on broken ones. Timestamps, addresses and stacks are deltas carried by the
+  // decoder from record to record.
   class Fields {
    public:
-    Fields(const uint8_t* p, const uint8_t* end, uint64_t* time, uint64_t* address,
-           uint64_t* stack)
-        : p_(p), end_(end), time_(time), address_(address), stack_(stack) {}
-    // Missing trailing fields (an older writer) read as 0; ok_ goes false on broken ones.
+    Fields(const uint8_t* p, const uint8_t* end, FrameDecoder* d) : p_(p), end_(end), d_(d) {}
     uint64_t U() {
       uint64_t v = 0;
       if (p_ != end_ && !GetVarint(&p_, end_, &v)) ok_ = false;
@@ -493,203 +668,42 @@ inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t siz
       p_ += n;
       return s;
     }
-    uint64_t T() { return *time_ += static_cast<uint64_t>(I()); }
-    uint64_t A() { return *address_ += static_cast<uint64_t>(I()); }
-    uint64_t St() { return *stack_ += static_cast<uint64_t>(I()); }
+    uint64_t T() { return d_->time_ += static_cast<uint64_t>(I()); }
+    uint64_t A() { return d_->address_ += static_cast<uint64_t>(I()); }
+    uint64_t St() { return d_->stack_ += static_cast<uint64_t>(I()); }
     bool ok() const { return ok_; }
 
    private:
     const uint8_t* p_;
     const uint8_t* end_;
-    uint64_t* time_;
-    uint64_t* address_;
-    uint64_t* stack_;
+    FrameDecoder* d_;
     bool ok_ = true;
   };
 
-  uint64_t time = 0;
-  uint64_t address = 0;
-  uint64_t stack = 0;
-  const uint8_t* p = data;
-  const uint8_t* end = data + size;
-  while (p != end) {
-    uint64_t type, length;
-    if (!GetVarint(&p, end, &type) || !GetVarint(&p, end, &length) ||
-        length > static_cast<uint64_t>(end - p)) {
-      return DecodeResult::kMalformed;
-    }
-    Fields f(p, p + length, &time, &address, &stack);
-    p += length;
-    switch (static_cast<RecordType>(type)) {
-      case RecordType::kProcess: {
-        ProcessRecord r;
-        r.pid = f.U();
-        r.parent_pid = f.U();
-        r.exec_generation = f.U();
-        r.executable = f.S();
-        r.command_line = f.S();
-        r.host = f.S();
-        r.mpi_rank = f.I();
-        r.engine = f.S();
-        r.page_size = f.U();
-        r.huge_page_size = f.U();
-        r.start_realtime_ns = f.U();
-        r.start_monotonic_ns = f.U();
-        r.sample_bytes = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnProcess(thread, r);
-        break;
-      }
-      case RecordType::kThreadStart:
-      case RecordType::kThreadExit: {
-        ThreadRecord r;
-        r.timestamp_ns = f.T();
-        r.kernel_tid = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        if (static_cast<RecordType>(type) == RecordType::kThreadStart) {
-          visitor.OnThreadStart(thread, r);
-        } else {
-          visitor.OnThreadExit(thread, r);
-        }
-        break;
-      }
-      case RecordType::kModuleLoad:
-      case RecordType::kModuleUnload: {
-        ModuleRecord r;
-        r.timestamp_ns = f.T();
-        r.load_address = f.U();
-        r.size = f.U();
-        r.path = f.S();
-        r.build_id = f.S();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        if (static_cast<RecordType>(type) == RecordType::kModuleLoad) {
-          visitor.OnModuleLoad(thread, r);
-        } else {
-          visitor.OnModuleUnload(thread, r);
-        }
-        break;
-      }
-      case RecordType::kStackNode: {
-        StackNodeRecord r;
-        r.id = f.U();
-        r.parent = f.U();
-        r.return_address = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnStackNode(thread, r);
-        break;
-      }
-      case RecordType::kAlloc:
-      case RecordType::kSampledAlloc: {
-        AllocRecord r;
-        r.timestamp_ns = f.T();
-        r.address = f.A();
-        r.size = f.U();
-        r.stack = f.St();
-        r.kind = static_cast<AllocKind>(f.U());
-        bool sampled = static_cast<RecordType>(type) == RecordType::kSampledAlloc;
-        if (sampled) r.weight = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        if (sampled) {
-          visitor.OnSampledAlloc(thread, r);
-        } else {
-          visitor.OnAlloc(thread, r);
-        }
-        break;
-      }
-      case RecordType::kFree: {
-        FreeRecord r;
-        r.timestamp_ns = f.T();
-        r.address = f.A();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnFree(thread, r);
-        break;
-      }
-      case RecordType::kRealloc: {
-        ReallocRecord r;
-        r.timestamp_ns = f.T();
-        r.old_address = f.A();
-        r.new_address = f.A();
-        r.size = f.U();
-        r.stack = f.St();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnRealloc(thread, r);
-        break;
-      }
-      case RecordType::kMmap: {
-        MmapRecord r;
-        r.timestamp_ns = f.T();
-        r.address = f.U();
-        r.length = f.U();
-        r.prot = f.U();
-        r.flags = f.U();
-        r.fd = f.I();
-        r.stack = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnMmap(thread, r);
-        break;
-      }
-      case RecordType::kMunmap: {
-        MunmapRecord r;
-        r.timestamp_ns = f.T();
-        r.address = f.U();
-        r.length = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnMunmap(thread, r);
-        break;
-      }
-      case RecordType::kMremap: {
-        MremapRecord r;
-        r.timestamp_ns = f.T();
-        r.old_address = f.U();
-        r.old_length = f.U();
-        r.new_address = f.U();
-        r.new_length = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnMremap(thread, r);
-        break;
-      }
-      case RecordType::kPhaseMark: {
-        PhaseMarkRecord r;
-        r.timestamp_ns = f.T();
-        r.name = f.S();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnPhaseMark(thread, r);
-        break;
-      }
-      case RecordType::kMemorySample: {
-        MemorySampleRecord r;
-        r.timestamp_ns = f.T();
-        r.rss_bytes = f.U();
-        r.anon_huge_bytes = f.U();
-        r.heap_huge_bytes = f.U();
-        r.heap_rss_bytes = f.U();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnMemorySample(thread, r);
-        break;
-      }
-      case RecordType::kEnd: {
-        EndRecord r;
-        r.timestamp_ns = f.T();
-        r.exit_status = f.I();
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnEnd(thread, r);
-        break;
-      }
-      case RecordType::kCapReached: {
-        CapReachedRecord r;
-        r.timestamp_ns = f.T();
-        r.cap = static_cast<Cap>(f.U());
-        if (!f.ok()) return DecodeResult::kMalformed;
-        visitor.OnCapReached(thread, r);
-        break;
-      }
-      default:
-        if (unknown != nullptr) unknown->Add(type);
-        visitor.OnUnknown(thread, type);
+  const uint8_t* p_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  uint64_t time_ = 0;
+  uint64_t address_ = 0;
+  uint64_t stack_ = 0;
+};
+
+// Decodes the records of one frame in order; skipped types go to *unknown when given.
+inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t size,
+                                RecordVisitor& visitor, UnknownRecordTypes* unknown = nullptr) {
+  FrameDecoder decoder(data, size);
+  DecodedRecord record;
+  for (;;) {
+    switch (decoder.Next(&record)) {
+      case NextResult::kEnd:
+        return DecodeResult::kOk;
+      case NextResult::kMalformed:
+        return DecodeResult::kMalformed;
+      case NextResult::kRecord:
+        if (record.unknown_type != 0 && unknown != nullptr) unknown->Add(record.unknown_type);
+        Deliver(thread, record, visitor);
         break;
     }
   }
-  return DecodeResult::kOk;
 }
 
 }  // namespace poolscope::trace_format

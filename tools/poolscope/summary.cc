@@ -1,5 +1,8 @@
 #include "summary.h"
 
+#include <algorithm>
+#include <bit>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -7,6 +10,63 @@ namespace poolscope::analysis {
 namespace {
 
 namespace tf = trace_format;
+
+// A time series cut to at most kTimelinePoints points: time is cut into buckets of `width_` ns,
+// each keeping its highest point; when a point would be one too many, the width doubles and
+// neighbouring buckets merge. Points come in time order (a late one joins the last bucket).
+template <typename Point, uint64_t Point::*kTime, uint64_t Point::*kValue>
+class Downsampled {
+ public:
+  void Add(const Point& p) {
+    for (;;) {
+      if (!points_.empty() && p.*kTime < bucket_end_) {
+        Point& last = points_.back();
+        if (p.*kValue > last.*kValue) {
+          uint64_t time = std::max(last.*kTime, p.*kTime);
+          last = p;
+          last.*kTime = time;
+        }
+        return;
+      }
+      if (points_.size() < kTimelinePoints) break;
+      Widen();
+    }
+    points_.push_back(p);
+    bucket_end_ = (p.*kTime / width_ + 1) * width_;
+  }
+  // Appends `p` as it is (the state at the end), keeping to kTimelinePoints.
+  void Close(const Point& p) {
+    if (points_.size() >= kTimelinePoints) Widen();
+    if (points_.size() >= kTimelinePoints) points_.pop_back();
+    points_.push_back(p);
+  }
+  std::vector<Point> Take() { return std::move(points_); }
+
+ private:
+  void Widen() {
+    width_ *= 2;
+    size_t kept = 0;
+    for (size_t i = 0; i < points_.size(); ++i) {
+      if (kept > 0 && points_[i].*kTime / width_ == points_[kept - 1].*kTime / width_) {
+        Point& last = points_[kept - 1];
+        if (points_[i].*kValue > last.*kValue) last = points_[i];
+      } else {
+        points_[kept++] = points_[i];
+      }
+    }
+    points_.resize(kept);
+    bucket_end_ = (points_.back().*kTime / width_ + 1) * width_;
+  }
+
+  std::vector<Point> points_;
+  uint64_t width_ = 1000;
+  uint64_t bucket_end_ = 0;
+};
+
+using TimePoint = std::pair<uint64_t, uint64_t>;
+using HeapTimeline = Downsampled<TimePoint, &TimePoint::first, &TimePoint::second>;
+using MemoryTimeline =
+    Downsampled<MemorySample, &MemorySample::time_ns, &MemorySample::rss_bytes>;
 
 // The one computation of peak, leaks and temporaries in the project. It follows the heap
 // block by block (memory: the live blocks) and, when asked, per site.
@@ -24,8 +84,9 @@ class HeapModel : public tf::RecordVisitor {
     s_.sample_bytes = r.sample_bytes;
     start_ns_ = r.start_monotonic_ns;
   }
-  void OnThreadStart(uint32_t, const tf::ThreadRecord& r) override {
+  void OnThreadStart(uint32_t thread, const tf::ThreadRecord& r) override {
     ++s_.threads;
+    if (analysis_ != nullptr) ThreadOf(thread).kernel_tid = r.kernel_tid;
     Seen(r.timestamp_ns);
   }
   void OnModuleLoad(uint32_t, const tf::ModuleRecord& r) override {
@@ -42,6 +103,7 @@ class HeapModel : public tf::RecordVisitor {
   void OnAlloc(uint32_t thread, const tf::AllocRecord& r) override {
     if (Stopped()) return;
     ++s_.allocations;
+    CountSize(r.size, 1, r.size);
     Add(thread, r.address, r.size, r.stack, r.timestamp_ns, 1);
   }
   void OnSampledAlloc(uint32_t thread, const tf::AllocRecord& r) override {
@@ -49,21 +111,35 @@ class HeapModel : public tf::RecordVisitor {
     // A sample of `size` bytes stands for `weight` bytes, i.e. weight/size blocks like it.
     uint64_t blocks = r.size > 0 ? (r.weight + r.size / 2) / r.size : 1;
     s_.allocations += blocks;
+    CountSize(r.size, blocks, r.weight);
     Add(thread, r.address, r.weight, r.stack, r.timestamp_ns, blocks);
   }
   void OnFree(uint32_t thread, const tf::FreeRecord& r) override {
     if (Stopped()) return;
     // In a sampled trace a free stands for as many blocks as its allocation did.
-    s_.frees += Remove(thread, r.address, /*by_free=*/true);
+    uint64_t freed = Remove(thread, r.address, /*by_free=*/true, r.timestamp_ns);
+    s_.frees += freed;
+    if (analysis_ != nullptr) ThreadOf(thread).frees += freed;
     Seen(r.timestamp_ns);
   }
   void OnRealloc(uint32_t thread, const tf::ReallocRecord& r) override {
     if (Stopped()) return;
     ++s_.reallocations;
-    Remove(thread, r.old_address, /*by_free=*/false);
+    Remove(thread, r.old_address, /*by_free=*/false, r.timestamp_ns);
+    CountSize(r.size, 1, r.size);
     Add(thread, r.new_address, r.size, r.stack, r.timestamp_ns, 1);
   }
-  void OnPhaseMark(uint32_t, const tf::PhaseMarkRecord&) override { ++s_.phase_marks; }
+  void OnPhaseMark(uint32_t, const tf::PhaseMarkRecord& r) override {
+    ++s_.phase_marks;
+    if (analysis_ != nullptr && analysis_->phase_marks.size() < kTimelinePoints) {
+      analysis_->phase_marks.push_back({Since(r.timestamp_ns), std::string(r.name)});
+    }
+  }
+  void OnMemorySample(uint32_t, const tf::MemorySampleRecord& r) override {
+    if (analysis_ == nullptr) return;
+    memory_timeline_.Add({Since(r.timestamp_ns), r.rss_bytes, r.anon_huge_bytes,
+                          r.heap_huge_bytes, r.heap_rss_bytes});
+  }
   void OnEnd(uint32_t, const tf::EndRecord& r) override {
     s_.ended = true;
     s_.exit_status = r.exit_status;
@@ -81,8 +157,19 @@ class HeapModel : public tf::RecordVisitor {
         SiteStats& site = Site(block.stack);
         site.leaked_bytes += block.bytes;
         site.leaked_blocks += block.blocks;
+        site.total_lifetime_ns +=
+            (last_ns_ > block.allocated_ns ? last_ns_ - block.allocated_ns : 0) * block.blocks;
       }
+      heap_timeline_.Close({Since(last_ns_), live_bytes_});
+      analysis_->heap_timeline = heap_timeline_.Take();
+      analysis_->memory_samples = memory_timeline_.Take();
       analysis_->temporary = temporary_;
+      analysis_->size_histogram = size_histogram_;
+      analysis_->lifetime_histogram = lifetime_histogram_;
+      analysis_->threads.clear();
+      for (const auto& [thread, stats] : thread_stats_) analysis_->threads.push_back(stats);
+      std::sort(analysis_->threads.begin(), analysis_->threads.end(),
+                [](const ThreadStats& x, const ThreadStats& y) { return x.thread < y.thread; });
     }
   }
 
@@ -114,6 +201,7 @@ class HeapModel : public tf::RecordVisitor {
     uint64_t bytes;
     uint64_t blocks;
     uint64_t stack;
+    uint64_t allocated_ns = 0;  // for the lifetime histogram
   };
   struct ThreadState {
     uint64_t last_allocation = 0;  // address, while nothing else was allocated since
@@ -123,6 +211,19 @@ class HeapModel : public tf::RecordVisitor {
   bool Stopped() const { return stop_after_ > 0 && events_ >= stop_after_; }
   void Seen(uint64_t ns) {
     if (ns > last_ns_) last_ns_ = ns;
+  }
+  uint64_t Since(uint64_t ns) const { return ns > start_ns_ ? ns - start_ns_ : 0; }
+  ThreadStats& ThreadOf(uint32_t thread) {
+    ThreadStats& stats = thread_stats_[thread];
+    stats.thread = thread;
+    return stats;
+  }
+  static int Bucket(uint64_t value) { return std::bit_width(value); }
+  void CountSize(uint64_t size, uint64_t blocks, uint64_t bytes) {
+    if (analysis_ == nullptr) return;
+    HistogramBucket& b = size_histogram_[Bucket(size)];
+    b.blocks += blocks;
+    b.bytes += bytes;
   }
   SiteStats& Site(uint64_t stack) {
     SiteStats& site = sites_[stack];
@@ -136,9 +237,15 @@ class HeapModel : public tf::RecordVisitor {
     s_.allocated_bytes += bytes;
     auto [it, inserted] = live_.try_emplace(address, LiveBlock{bytes, blocks, stack});
     if (!inserted) {  // a free we never saw (before recording began): replace
+      if (analysis_ != nullptr) {
+        SiteStats& old = Site(it->second.stack);
+        old.live_bytes -= it->second.bytes;
+        old.live_blocks -= it->second.blocks;
+      }
       live_bytes_ -= it->second.bytes;
       it->second = LiveBlock{bytes, blocks, stack};
     }
+    it->second.allocated_ns = ns;
     live_bytes_ += bytes;
     if (live_bytes_ > s_.peak_bytes) {
       s_.peak_bytes = live_bytes_;
@@ -149,13 +256,23 @@ class HeapModel : public tf::RecordVisitor {
       SiteStats& site = Site(stack);
       site.allocations += blocks;
       site.allocated_bytes += bytes;
+      site.live_bytes += bytes;
+      site.live_blocks += blocks;
+      if (site.live_bytes > site.max_live_bytes) {
+        site.max_live_bytes = site.live_bytes;
+        site.max_live_blocks = site.live_blocks;
+      }
+      heap_timeline_.Add({Since(ns), live_bytes_});
       ThreadState& t = threads_[thread];
       t.last_allocation = address;
       t.last_is_fresh = true;
+      ThreadStats& stats = ThreadOf(thread);
+      stats.allocations += blocks;
+      stats.allocated_bytes += bytes;
     }
   }
   // Returns the blocks the removed allocation stood for (1 for a block of a full trace).
-  uint64_t Remove(uint32_t thread, uint64_t address, bool by_free) {
+  uint64_t Remove(uint32_t thread, uint64_t address, bool by_free, uint64_t ns) {
     auto it = live_.find(address);
     if (it == live_.end()) return 1;  // allocated before recording began
     if (analysis_ != nullptr && by_free) {
@@ -163,11 +280,23 @@ class HeapModel : public tf::RecordVisitor {
       if (t.last_is_fresh && t.last_allocation == address) {
         temporary_ += it->second.blocks;
         Site(it->second.stack).temporary += it->second.blocks;
+        ThreadOf(thread).temporary += it->second.blocks;
       }
       t.last_is_fresh = false;
     }
     uint64_t blocks = it->second.blocks;
+    if (analysis_ != nullptr) {
+      uint64_t born = it->second.allocated_ns;
+      HistogramBucket& b = lifetime_histogram_[Bucket(ns > born ? ns - born : 0)];
+      b.blocks += blocks;
+      b.bytes += it->second.bytes;
+      SiteStats& site = Site(it->second.stack);
+      site.live_bytes -= it->second.bytes;
+      site.live_blocks -= blocks;
+      site.total_lifetime_ns += (ns > born ? ns - born : 0) * blocks;
+    }
     live_bytes_ -= it->second.bytes;
+    if (analysis_ != nullptr) heap_timeline_.Add({Since(ns), live_bytes_});
     live_.erase(it);
     return blocks;
   }
@@ -180,6 +309,13 @@ class HeapModel : public tf::RecordVisitor {
   absl::flat_hash_map<uint64_t, LiveBlock> live_;
   absl::flat_hash_map<uint64_t, SiteStats> sites_;
   absl::flat_hash_map<uint32_t, ThreadState> threads_;
+  absl::flat_hash_map<uint32_t, ThreadStats> thread_stats_;
+  std::vector<HistogramBucket> size_histogram_ =
+      std::vector<HistogramBucket>(kHistogramBuckets);
+  std::vector<HistogramBucket> lifetime_histogram_ =
+      std::vector<HistogramBucket>(kHistogramBuckets);
+  HeapTimeline heap_timeline_;
+  MemoryTimeline memory_timeline_;
   uint64_t temporary_ = 0;
   uint64_t live_bytes_ = 0;
   uint64_t start_ns_ = 0;
@@ -198,7 +334,7 @@ std::string Bytes(uint64_t n) {
 absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
   TraceSummary summary;
   HeapModel model(summary, nullptr);
-  auto read = ReadTrace(path, model);
+  auto read = ReadTraceInTimeOrder(path, model);
   if (!read.ok()) return read.status();
   summary.read = *read;
   model.Finish();
@@ -208,7 +344,7 @@ absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
 absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path) {
   TraceAnalysis analysis;
   HeapModel model(analysis.summary, &analysis);
-  auto read = ReadTrace(path, model);
+  auto read = ReadTraceInTimeOrder(path, model);
   if (!read.ok()) return read.status();
   analysis.summary.read = *read;
   model.Finish();
@@ -216,7 +352,7 @@ absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path) {
     TraceSummary scratch;
     TraceAnalysis scratch_analysis;
     HeapModel peak_pass(scratch, &scratch_analysis, model.events_at_peak());
-    if (auto again = ReadTrace(path, peak_pass); !again.ok()) return again.status();
+    if (auto again = ReadTraceInTimeOrder(path, peak_pass); !again.ok()) return again.status();
     peak_pass.SnapshotPeak();
     model.TakePeakFrom(peak_pass);
   }

@@ -1,15 +1,15 @@
 // The whole-trace totals that `poolscope run` and `poolscope report` print: calls, bytes, peak
 // heap and when, leaks. Computed streaming, with memory bounded by the live blocks.
 //
-// Events are taken in file order. Frames of one thread are in time order, so for a program
-// whose allocations happen on one thread at a time the figures are exact; with several
-// threads allocating at once, the peak is the peak in file order (the full report's merge by
-// timestamp is the report tool's work).
+// Events are taken in time order across threads (ReadTraceInTimeOrder), so the peak is the
+// peak of the merged timeline and a block freed by another thread is never mistaken for a
+// leak, whatever order the threads' frames were written in.
 #ifndef POOLSCOPE_TOOLS_POOLSCOPE_SUMMARY_H_
 #define POOLSCOPE_TOOLS_POOLSCOPE_SUMMARY_H_
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -55,6 +55,12 @@ struct SiteStats {
   uint64_t peak_blocks = 0;
   uint64_t leaked_bytes = 0;  // still held at the end
   uint64_t leaked_blocks = 0;
+  uint64_t max_live_bytes = 0;  // the most it held at any one time
+  uint64_t max_live_blocks = 0;  // the blocks it held then
+  // Allocation-to-free time summed over its blocks; blocks still live count to the trace's end.
+  uint64_t total_lifetime_ns = 0;
+  uint64_t live_bytes = 0;  // held now (while reading; after it, equal to leaked_*)
+  uint64_t live_blocks = 0;
 };
 
 struct ModuleInfo {
@@ -64,12 +70,65 @@ struct ModuleInfo {
   std::string build_id;
 };
 
+// One bucket of a power-of-two histogram: bucket k holds the values v with bit_width(v) == k,
+// i.e. [2^(k-1), 2^k), and bucket 0 holds v == 0. Blocks of a sampled trace count by weight.
+struct HistogramBucket {
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+};
+inline constexpr int kHistogramBuckets = 65;
+// The inclusive bounds of bucket k: [BucketLow(k), BucketHigh(k)].
+inline uint64_t BucketLow(int k) { return k == 0 ? 0 : uint64_t{1} << (k - 1); }
+inline uint64_t BucketHigh(int k) {
+  return k == 0 ? 0 : k == 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
+}
+
+// What one thread (the trace's thread number) did. Temporaries are judged per thread.
+struct ThreadStats {
+  uint32_t thread = 0;
+  uint64_t kernel_tid = 0;  // 0 when the trace has no thread-start record for it
+  uint64_t allocations = 0;
+  uint64_t allocated_bytes = 0;
+  uint64_t frees = 0;
+  uint64_t temporary = 0;
+};
+
+// A time series is kept to at most this many points: time is cut into equal buckets, each
+// keeping its highest point, and the buckets widen as the trace goes on.
+inline constexpr size_t kTimelinePoints = 10000;
+
+// A MemorySample record; times here are nanoseconds since the process started.
+struct MemorySample {
+  uint64_t time_ns = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t anon_huge_bytes = 0;
+  uint64_t heap_huge_bytes = 0;
+  uint64_t heap_rss_bytes = 0;
+};
+
+struct PhaseMark {
+  uint64_t time_ns = 0;  // since the process started
+  std::string name;
+};
+
 struct TraceAnalysis {
   TraceSummary summary;
   uint64_t temporary = 0;
   std::vector<SiteStats> sites;  // every site, unordered
+  // Allocations (and reallocations) by requested size; kHistogramBuckets entries.
+  std::vector<HistogramBucket> size_histogram;
+  // Blocks freed (or moved by realloc) by nanoseconds from allocation to free; blocks still
+  // live at the end and blocks allocated before recording began are not in it.
+  std::vector<HistogramBucket> lifetime_histogram;
+  std::vector<ThreadStats> threads;  // ordered by thread number
   absl::flat_hash_map<uint64_t, trace_format::StackNodeRecord> stack_nodes;
   std::vector<ModuleInfo> modules;
+  // Live heap bytes over time, as (ns since the process started, bytes): at most
+  // kTimelinePoints, each the highest of its bucket (so the peak is there), then the end.
+  std::vector<std::pair<uint64_t, uint64_t>> heap_timeline;
+  // The MemorySample records, at most kTimelinePoints (the highest RSS of each bucket).
+  std::vector<MemorySample> memory_samples;
+  std::vector<PhaseMark> phase_marks;  // the first kTimelinePoints, in time order
 
   // The stack of `stack`, innermost return address first.
   std::vector<uint64_t> Frames(uint64_t stack) const;

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <queue>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -19,100 +21,210 @@ struct FileCloser {
   void operator()(FILE* f) const { fclose(f); }
 };
 
+// Where one sound frame's compressed data lies in the file.
+struct FrameLocation {
+  tf::FrameHeader header;
+  uint64_t data_offset;
+};
+
+// Walks a trace file frame by frame: checks the file header, finds each sound frame header,
+// steps over damage by searching for the next frame magic, and notices truncation. Shared by
+// the two ways of reading (file order, time order) so they judge damage the same way.
+class FrameScanner {
+ public:
+  static absl::StatusOr<std::unique_ptr<FrameScanner>> Open(const std::string& path,
+                                                            TraceReadSummary& summary) {
+    std::unique_ptr<FILE, FileCloser> file(fopen(path.c_str(), "rb"));
+    if (!file) {
+      return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", strerror(errno)));
+    }
+    fseek(file.get(), 0, SEEK_END);
+    long size = ftell(file.get());
+    fseek(file.get(), 0, SEEK_SET);
+    summary.file_bytes = size < 0 ? 0 : static_cast<uint64_t>(size);
+    tf::FileHeader header;
+    if (fread(&header, 1, sizeof(header), file.get()) != sizeof(header) ||
+        memcmp(header.magic, tf::kFileMagic, sizeof(header.magic)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": not a poolscope trace"));
+    }
+    summary.major = header.major;
+    summary.minor = header.minor;
+    if (header.major > tf::kMajorVersion) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": written in trace format ", header.major, ".", header.minor,
+          ", newer than this poolscope reads (", tf::kMajorVersion, ".x); upgrade poolscope"));
+    }
+    return std::unique_ptr<FrameScanner>(new FrameScanner(std::move(file), summary));
+  }
+
+  // The next sound frame, positioned at its data; false at the end of the file.
+  bool Next(FrameLocation* frame) {
+    while (true) {
+      tf::FrameHeader h;
+      fseek(file_.get(), static_cast<long>(offset_), SEEK_SET);
+      size_t got = fread(&h, 1, sizeof(h), file_.get());
+      if (got == 0) return false;
+      if (got < sizeof(h)) {
+        summary_.truncated = true;
+        return false;
+      }
+      bool fits = offset_ + sizeof(h) + h.compressed_size <= summary_.file_bytes;
+      bool sound = h.magic == tf::kFrameMagic && h.check == tf::FrameHeaderCheck(h) &&
+                   h.raw_size <= tf::kMaxFrameRawBytes;
+      if (sound && !fits) {
+        summary_.truncated = true;  // the last frame was cut short
+        return false;
+      }
+      if (sound) {
+        *frame = {h, offset_ + sizeof(h)};
+        offset_ += sizeof(h) + h.compressed_size;
+        return true;
+      }
+      if (!Resynchronize()) return false;
+    }
+  }
+
+  // The decompressed records of `frame`; false (counted as corrupt) when they fail zstd's
+  // checksum or size.
+  bool Read(const FrameLocation& frame, std::vector<uint8_t>& raw) {
+    compressed_.resize(frame.header.compressed_size);
+    fseek(file_.get(), static_cast<long>(frame.data_offset), SEEK_SET);
+    if (fread(compressed_.data(), 1, compressed_.size(), file_.get()) != compressed_.size()) {
+      summary_.truncated = true;
+      return false;
+    }
+    raw.resize(frame.header.raw_size);
+    size_t n = ZSTD_decompress(raw.data(), raw.size(), compressed_.data(), compressed_.size());
+    if (ZSTD_isError(n) || n != frame.header.raw_size) {
+      ++summary_.corrupt_frames;
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  FrameScanner(std::unique_ptr<FILE, FileCloser> file, TraceReadSummary& summary)
+      : file_(std::move(file)), summary_(summary), offset_(sizeof(tf::FileHeader)) {}
+
+  // Lost framing: look for the next frame magic after where this header claimed to start. A
+  // header cut off at the very end of the file is truncation, not damage.
+  bool Resynchronize() {
+    if (offset_ + sizeof(tf::FrameHeader) >= summary_.file_bytes) {
+      summary_.truncated = true;
+      return false;
+    }
+    ++summary_.corrupt_frames;
+    uint64_t resume = offset_ + 1;
+    fseek(file_.get(), static_cast<long>(resume), SEEK_SET);
+    uint32_t window = 0;
+    uint64_t position = resume;
+    for (int c; (c = fgetc(file_.get())) != EOF;) {
+      window = (window >> 8) | (static_cast<uint32_t>(c) << 24);
+      ++position;
+      if (position - resume >= 4 && window == tf::kFrameMagic) {
+        summary_.skipped_bytes += position - 4 - offset_;
+        offset_ = position - 4;
+        return true;
+      }
+    }
+    summary_.skipped_bytes += summary_.file_bytes - offset_;
+    return false;
+  }
+
+  std::unique_ptr<FILE, FileCloser> file_;
+  TraceReadSummary& summary_;
+  uint64_t offset_;
+  std::vector<uint8_t> compressed_;
+};
+
+// One thread's frames, read one at a time, with the next record decoded and waiting.
+struct ThreadStream {
+  uint32_t thread = 0;
+  std::vector<FrameLocation> frames;
+  size_t next_frame = 0;
+  uint64_t frame_sequence = 0;
+  std::vector<uint8_t> raw;
+  tf::FrameDecoder decoder;
+  tf::DecodedRecord pending;
+};
+
 }  // namespace
 
 absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVisitor& visitor) {
-  std::unique_ptr<FILE, FileCloser> file(fopen(path.c_str(), "rb"));
-  if (!file) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", strerror(errno)));
-  }
-  // The whole file is read through a buffer of one frame; the file size bounds resync scans.
-  fseek(file.get(), 0, SEEK_END);
-  long file_size = ftell(file.get());
-  fseek(file.get(), 0, SEEK_SET);
-
   TraceReadSummary summary;
-  summary.file_bytes = file_size < 0 ? 0 : static_cast<uint64_t>(file_size);
-  tf::FileHeader header;
-  if (fread(&header, 1, sizeof(header), file.get()) != sizeof(header) ||
-      memcmp(header.magic, tf::kFileMagic, sizeof(header.magic)) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a poolscope trace"));
-  }
-  summary.major = header.major;
-  summary.minor = header.minor;
-  if (header.major > tf::kMajorVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": written in trace format ", header.major, ".", header.minor,
-        ", newer than this poolscope reads (", tf::kMajorVersion, ".x); upgrade poolscope"));
-  }
-
+  auto scanner = FrameScanner::Open(path, summary);
+  if (!scanner.ok()) return scanner.status();
   tf::UnknownRecordTypes unknown;
-  std::vector<uint8_t> compressed;
   std::vector<uint8_t> raw;
-  uint64_t offset = sizeof(header);
-  while (true) {
-    tf::FrameHeader frame;
-    size_t got = fread(&frame, 1, sizeof(frame), file.get());
-    if (got == 0) break;
-    if (got < sizeof(frame)) {
-      summary.truncated = true;
-      break;
-    }
-    bool fits = offset + sizeof(frame) + frame.compressed_size <= summary.file_bytes;
-    bool sound = frame.magic == tf::kFrameMagic && frame.check == tf::FrameHeaderCheck(frame);
-    if (sound && !fits) {
-      summary.truncated = true;  // the last frame was cut short
-      break;
-    }
-    if (!sound || frame.raw_size > tf::kMaxFrameRawBytes) {
-      // Lost framing: look for the next frame magic after where this header claimed to start.
-      // A header cut off at the very end of the file is truncation, not damage.
-      if (offset + sizeof(frame) >= summary.file_bytes && frame.magic == tf::kFrameMagic) {
-        summary.truncated = true;
-        break;
-      }
-      ++summary.corrupt_frames;
-      uint64_t resume = offset + 1;
-      bool found = false;
-      fseek(file.get(), static_cast<long>(resume), SEEK_SET);
-      uint32_t window = 0;
-      int c;
-      uint64_t position = resume;
-      while ((c = fgetc(file.get())) != EOF) {
-        window = (window >> 8) | (static_cast<uint32_t>(c) << 24);
-        ++position;
-        if (position - resume >= 4 && window == tf::kFrameMagic) {
-          found = true;
-          break;
-        }
-      }
-      if (!found) {
-        summary.skipped_bytes += summary.file_bytes - offset;
-        break;
-      }
-      summary.skipped_bytes += position - 4 - offset;
-      offset = position - 4;
-      fseek(file.get(), static_cast<long>(offset), SEEK_SET);
-      continue;
-    }
-    compressed.resize(frame.compressed_size);
-    if (fread(compressed.data(), 1, compressed.size(), file.get()) != compressed.size()) {
-      summary.truncated = true;
-      break;
-    }
-    offset += sizeof(frame) + frame.compressed_size;
-    raw.resize(frame.raw_size);
-    size_t n = ZSTD_decompress(raw.data(), raw.size(), compressed.data(), compressed.size());
-    if (ZSTD_isError(n) || n != frame.raw_size) {
-      ++summary.corrupt_frames;  // the checksum or the data is damaged: skip this frame
-      continue;
-    }
-    if (tf::DecodeFrame(frame.thread, raw.data(), raw.size(), visitor, &unknown) !=
+  for (FrameLocation frame; (*scanner)->Next(&frame);) {
+    if (!(*scanner)->Read(frame, raw)) continue;
+    if (tf::DecodeFrame(frame.header.thread, raw.data(), raw.size(), visitor, &unknown) !=
         tf::DecodeResult::kOk) {
       ++summary.corrupt_frames;
       continue;
     }
     ++summary.frames;
+  }
+  summary.unknown_record_types.insert(unknown.types, unknown.types + unknown.count);
+  return summary;
+}
+
+absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
+                                                      tf::RecordVisitor& visitor) {
+  TraceReadSummary summary;
+  auto scanner = FrameScanner::Open(path, summary);
+  if (!scanner.ok()) return scanner.status();
+  // Pass 1: where each thread's frames are (headers only).
+  std::vector<ThreadStream> streams;
+  absl::flat_hash_map<uint32_t, size_t> stream_of;
+  for (FrameLocation frame; (*scanner)->Next(&frame);) {
+    auto [it, inserted] = stream_of.try_emplace(frame.header.thread, streams.size());
+    if (inserted) {
+      streams.emplace_back();
+      streams.back().thread = frame.header.thread;
+    }
+    streams[it->second].frames.push_back(frame);
+  }
+  // Pass 2: a k-way merge of the threads' streams by timestamp, each advanced one record at a
+  // time; ties go to the frame written first.
+  tf::UnknownRecordTypes unknown;
+  auto advance = [&](ThreadStream& s) {
+    while (true) {
+      switch (s.decoder.Next(&s.pending)) {
+        case tf::NextResult::kRecord:
+          if (s.pending.unknown_type != 0) unknown.Add(s.pending.unknown_type);
+          return true;
+        case tf::NextResult::kMalformed:
+          ++summary.corrupt_frames;
+          [[fallthrough]];
+        case tf::NextResult::kEnd:
+          if (s.next_frame == s.frames.size()) return false;
+          const FrameLocation& f = s.frames[s.next_frame++];
+          if (!(*scanner)->Read(f, s.raw)) continue;
+          ++summary.frames;
+          s.frame_sequence = f.header.sequence;
+          s.decoder = tf::FrameDecoder(s.raw.data(), s.raw.size());
+          break;
+      }
+    }
+  };
+  auto later = [&](size_t a, size_t b) {
+    const ThreadStream& x = streams[a];
+    const ThreadStream& y = streams[b];
+    if (x.pending.timestamp_ns != y.pending.timestamp_ns) {
+      return x.pending.timestamp_ns > y.pending.timestamp_ns;
+    }
+    return x.frame_sequence > y.frame_sequence;
+  };
+  std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heads(later);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (advance(streams[i])) heads.push(i);
+  }
+  while (!heads.empty()) {
+    size_t i = heads.top();
+    heads.pop();
+    tf::Deliver(streams[i].thread, streams[i].pending, visitor);
+    if (advance(streams[i])) heads.push(i);
   }
   summary.unknown_record_types.insert(unknown.types, unknown.types + unknown.count);
   return summary;

@@ -28,10 +28,17 @@ struct TraceReadSummary {
   std::set<uint64_t> unknown_record_types;  // from a newer minor version; skipped
 };
 
-// Reads the whole file at `path`. The error message is one line naming the file and what is
-// wrong with it.
+// Reads the whole file at `path` in file order. The error message is one line naming the file
+// and what is wrong with it.
 absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path,
                                            trace_format::RecordVisitor& visitor);
+
+// The same records in time order across threads: each thread's frames are in time order, so a
+// merge of the threads' streams (one decoded frame each) gives the global order with memory
+// bounded by a frame per thread, not by the trace. Two passes: headers to find each thread's
+// frames, then the merge.
+absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
+                                                      trace_format::RecordVisitor& visitor);
 
 }  // namespace poolscope::analysis
 
