@@ -5,6 +5,8 @@
 #   POOLSCOPE_TEST_BIN     the build directory holding the test programs
 #   POOLSCOPE_TEST_ULIMIT_V  optional: an address-space limit in KiB (ulimit -v) for every
 #                            program the test runs, plain and preloaded alike
+#   POOLSCOPE_TEST_TRACE     optional: full or sampled — preloaded runs also record, into
+#                            $WORK/traces (outside the directories whose files are compared)
 set -euo pipefail
 
 : "${POOLSCOPE_TEST_LIB:?run through meson test}"
@@ -12,6 +14,8 @@ set -euo pipefail
 # Kept as shell variables but not passed on: the library reports unknown POOLSCOPE_ variables,
 # and the programs under test must see the same environment plain and preloaded.
 export -n POOLSCOPE_TEST_LIB POOLSCOPE_TEST_ENGINE POOLSCOPE_TEST_CLI POOLSCOPE_TEST_BIN
+TEST_TRACE=${POOLSCOPE_TEST_TRACE:-off}
+export -n POOLSCOPE_TEST_TRACE
 if [[ -n ${POOLSCOPE_TEST_ULIMIT_V:-} ]]; then
   ulimit -v "$POOLSCOPE_TEST_ULIMIT_V"
   export -n POOLSCOPE_TEST_ULIMIT_V
@@ -19,6 +23,7 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/poolscope-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/traces"
 
 # Debian's python, never a pyenv shim that would run a different interpreter each way.
 PYTHON=/usr/bin/python3
@@ -36,8 +41,14 @@ skip() {
 
 # Runs a command with the library preloaded on the engine under test.
 preloaded() {
-  LD_PRELOAD="$POOLSCOPE_TEST_LIB${LD_PRELOAD:+:$LD_PRELOAD}" \
-    POOLSCOPE_ENGINE="$POOLSCOPE_TEST_ENGINE" "$@"
+  if [[ $TEST_TRACE != off ]]; then
+    LD_PRELOAD="$POOLSCOPE_TEST_LIB${LD_PRELOAD:+:$LD_PRELOAD}" \
+      POOLSCOPE_ENGINE="$POOLSCOPE_TEST_ENGINE" POOLSCOPE_TRACE="$TEST_TRACE" \
+      POOLSCOPE_OUTPUT="$WORK/traces/%p.trace" "$@"
+  else
+    LD_PRELOAD="$POOLSCOPE_TEST_LIB${LD_PRELOAD:+:$LD_PRELOAD}" \
+      POOLSCOPE_ENGINE="$POOLSCOPE_TEST_ENGINE" "$@"
+  fi
 }
 
 # run_captured DIR CMD...: runs CMD with stdout, stderr and the exit status saved under DIR.
@@ -76,6 +87,18 @@ compare_runs() {
       fail "$name: $what differs under the library"
     fi
   done
+  if [[ $TEST_TRACE != off ]]; then
+    local traces
+    traces=$(find "$WORK/traces" -name '*.trace*' | wc -l)
+    ((traces > 0)) || fail "$name: recording $TEST_TRACE, but no trace was written"
+    if [[ -n ${POOLSCOPE_TEST_CLI:-} ]]; then
+      local t
+      for t in "$WORK"/traces/*.trace*; do
+        "$POOLSCOPE_TEST_CLI" report "$t" >/dev/null || fail "$name: unreadable trace $t"
+      done
+    fi
+    echo "ok: $name wrote $traces readable traces ($TEST_TRACE)"
+  fi
   echo "ok: $name identical plain and under engine $POOLSCOPE_TEST_ENGINE" \
     "($(wc -c <"$WORK/$name.plain/stdout") bytes of stdout, status $(cat "$WORK/$name.plain/status"))"
 }
