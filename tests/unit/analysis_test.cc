@@ -1,7 +1,4 @@
 // The heap model on hand-built traces with literal expected numbers, and the budget parser.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -11,40 +8,14 @@
 #include "gtest/gtest.h"
 #include "poolscope/trace_format.h"
 #include "summary.h"
-#include "trace/trace_file.h"
+#include "trace_builder.h"
 
 namespace poolscope::analysis {
 namespace {
 
 namespace tf = trace_format;
 
-// Writes one frame per call of `fill`, which gets the encoder and the frame's thread.
-class TraceBuilder {
- public:
-  TraceBuilder() {
-    char path[] = "/tmp/poolscope-analysis-test.XXXXXX";
-    fd_ = mkstemp(path);
-    path_ = path;
-    writer_.Open(fd_);
-  }
-  ~TraceBuilder() {
-    close(fd_);
-    unlink(path_.c_str());
-  }
-  template <typename Fill>
-  void Frame(uint32_t thread, Fill fill) {
-    std::vector<uint8_t> buffer(1 << 16);
-    tf::FrameEncoder e(buffer.data(), buffer.size());
-    fill(e);
-    writer_.WriteFrame(thread, e.data(), e.size());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  int fd_;
-  std::string path_;
-  trace::TraceFileWriter writer_;
-};
+using poolscope::testutil::TraceBuilder;
 
 const SiteStats& SiteOf(const TraceAnalysis& a, uint64_t stack) {
   for (const SiteStats& s : a.sites) {

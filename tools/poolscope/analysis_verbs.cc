@@ -1,6 +1,7 @@
 #include "analysis_verbs.h"
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -8,8 +9,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "budget.h"
+#include "diff.h"
 #include "exit_codes.h"
 #include "export_folded.h"
+#include "report_json.h"
 #include "report_text.h"
 #include "summary.h"
 
@@ -17,7 +20,7 @@ namespace poolscope::cli {
 namespace {
 
 constexpr char kReportUsage[] =
-    "usage: poolscope report TRACE [--format text] [-o FILE]\n";
+    "usage: poolscope report TRACE [--format text|json] [-o FILE]\n";
 constexpr char kExportUsage[] =
     "usage: poolscope export TRACE --format folded [--metric allocated|allocs|peak|leaked]\n"
     "                        [-o FILE]\n";
@@ -88,11 +91,12 @@ int ReportVerb(int argc, char** argv) {
   if (!Parse(argc, argv, {"--format", "--output"}, args, error)) {
     return UsageError(kReportUsage, error);
   }
-  std::string output;
+  std::string output, format = "text";
   for (const auto& [name, value] : args.options) {
-    if (name == "format" && value != "text") {
-      return UsageError(kReportUsage, absl::StrCat("unknown format '", value, "' (text)"));
+    if (name == "format" && value != "text" && value != "json") {
+      return UsageError(kReportUsage, absl::StrCat("unknown format '", value, "' (text, json)"));
     }
+    if (name == "format") format = value;
     if (name == "output") output = value;
   }
   auto analysis = analysis::AnalyzeTrace(args.trace);
@@ -100,8 +104,10 @@ int ReportVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  std::string text =
-      analysis::FormatTextReport(*analysis, args.trace, analysis::ModuleOffsetNamer(*analysis));
+  analysis::FrameNamer namer = analysis::ModuleOffsetNamer(*analysis);
+  std::string text = format == "json"
+                         ? analysis::FormatJsonReport(*analysis, args.trace, namer)
+                         : analysis::FormatTextReport(*analysis, args.trace, namer);
   if (output.empty()) {
     fputs(text.c_str(), stdout);
   } else if (!WriteFile(output, text)) {
@@ -203,6 +209,72 @@ int CheckVerb(int argc, char** argv) {
   if (!junit.empty() && !WriteFile(junit, analysis::BudgetJUnit(results, args.trace))) {
     fprintf(stderr, "poolscope: cannot write %s\n", junit.c_str());
     return kExitBadInput;
+  }
+  return exceeded ? kExitThresholdExceeded : kExitOk;
+}
+
+namespace {
+
+constexpr char kDiffUsage[] =
+    "usage: poolscope diff BASE NEW [--fail-on METRIC:+N%|METRIC:+AMOUNT]...\n"
+    "  METRIC: peak, leaked (AMOUNT a size: 1MiB, 500kB) or allocs, temporary (a count: 1000,\n"
+    "  10k); e.g. --fail-on peak:+10% --fail-on leaked:+1MiB. Exit 1 when a total grew more.\n";
+
+}  // namespace
+
+int DiffVerb(int argc, char** argv) {
+  std::vector<std::string> traces;
+  std::vector<analysis::FailOn> thresholds;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      fputs(kDiffUsage, stdout);
+      return kExitOk;
+    }
+    if (arg == "--fail-on" || absl::StartsWith(arg, "--fail-on=")) {
+      std::string spec;
+      if (arg != "--fail-on") {
+        spec = arg.substr(strlen("--fail-on="));
+      } else if (i + 1 < argc) {
+        spec = argv[++i];
+      } else {
+        return UsageError(kDiffUsage, "--fail-on needs a value");
+      }
+      auto parsed = analysis::ParseFailOn(spec);
+      if (!parsed.ok()) {
+        fprintf(stderr, "poolscope: %s\n", std::string(parsed.status().message()).c_str());
+        return kExitBadInput;
+      }
+      thresholds.push_back(*parsed);
+    } else if (absl::StartsWith(arg, "-") && arg != "-") {
+      return UsageError(kDiffUsage, absl::StrCat("unknown option ", arg));
+    } else {
+      traces.push_back(arg);
+    }
+  }
+  if (traces.size() != 2) {
+    return UsageError(kDiffUsage, absl::StrCat("two traces needed (BASE NEW), got ",
+                                               traces.size()));
+  }
+  auto base = analysis::AnalyzeTrace(traces[0]);
+  if (!base.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(base.status().message()).c_str());
+    return kExitBadInput;
+  }
+  auto now = analysis::AnalyzeTrace(traces[1]);
+  if (!now.ok()) {
+    fprintf(stderr, "poolscope: %s\n", std::string(now.status().message()).c_str());
+    return kExitBadInput;
+  }
+  analysis::TraceDiff diff = analysis::DiffTraces(*base, analysis::ModuleOffsetNamer(*base), *now,
+                                                  analysis::ModuleOffsetNamer(*now));
+  fputs(analysis::FormatDiff(diff, traces[0], traces[1]).c_str(), stdout);
+  bool exceeded = false;
+  if (!thresholds.empty()) fputs("\n", stdout);
+  for (const analysis::FailOn& threshold : thresholds) {
+    analysis::FailOnResult r = analysis::CheckFailOn(diff, threshold);
+    exceeded |= r.exceeded;
+    fprintf(r.exceeded ? stderr : stdout, "%s\n", r.line.c_str());
   }
   return exceeded ? kExitThresholdExceeded : kExitOk;
 }

@@ -8,6 +8,7 @@ namespace poolscope::cli {
 int ReportVerb(int argc, char** argv);
 int CheckVerb(int argc, char** argv);
 int ExportVerb(int argc, char** argv);
+int DiffVerb(int argc, char** argv);
 
 }  // namespace poolscope::cli
 

@@ -18,7 +18,7 @@ constexpr char kUsage[] =
     "verbs:\n"
     "  run [--engine NAME] [--trace off|full|sampled] [-o TEMPLATE] [--stats] -- CMD [ARGS...]\n"
     "        run CMD with libpoolscope.so preloaded; exits with CMD's status\n"
-    "  report TRACE [--format text] [-o FILE]\n"
+    "  report TRACE [--format text|json] [-o FILE]\n"
     "        what the trace says: totals, peak heap and the sites holding it, leaks,\n"
     "        hot and temporary allocation sites\n"
     "  export TRACE --format folded [--metric allocated|allocs|peak|leaked] [-o FILE]\n"
@@ -26,6 +26,8 @@ constexpr char kUsage[] =
     "  check TRACE --max-peak SIZE --max-leaked SIZE --max-allocs N --max-temporary N\n"
     "              [--budget FILE] [--junit FILE]\n"
     "        CI gate: exit 1 with one line per exceeded budget\n"
+    "  diff BASE NEW [--fail-on METRIC:+N%|METRIC:+AMOUNT]...\n"
+    "        per-site growth of peak, allocations and leaks; exit 1 past a threshold\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help\n"
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   if (verb == "report") return ReportVerb(argc - 2, argv + 2);
   if (verb == "check") return CheckVerb(argc - 2, argv + 2);
   if (verb == "export") return ExportVerb(argc - 2, argv + 2);
+  if (verb == "diff") return DiffVerb(argc - 2, argv + 2);
   fprintf(stderr, "poolscope: unknown verb '%s'\n%s", verb.c_str(), kUsage);
   return kExitBadInput;
 }

@@ -93,6 +93,59 @@ std::string FormatTextReport(const TraceAnalysis& a, const std::string& path,
       }
     }
   }
+
+  // The size and lifetime histograms side by side, one power-of-two bucket a row: the bucket's
+  // lower bound (it ends below twice that), its blocks, their share and a bar. A run of empty
+  // buckets takes one row: each row covers up to the next row's bound.
+  auto rows = [](const std::vector<HistogramBucket>& h, auto label) {
+    std::vector<std::string> lines;
+    uint64_t total = 0, most = 0;
+    int first = -1, last = -1;
+    for (int k = 0; k < static_cast<int>(h.size()); ++k) {
+      total += h[k].blocks;
+      most = std::max(most, h[k].blocks);
+      if (h[k].blocks == 0) continue;
+      if (first < 0) first = k;
+      last = k;
+    }
+    for (int k = first; first >= 0 && k <= last; ++k) {
+      uint64_t n = h[k].blocks;
+      if (n == 0 && k > first && h[k - 1].blocks == 0) continue;
+      int bar = n == 0 ? 0 : std::max<int>(1, static_cast<int>(n * 18 / most));
+      lines.push_back(absl::StrFormat("%9s %10d %5.1f%% %s", label(BucketLow(k)), n,
+                                      100.0 * n / total, std::string(bar, '#')));
+    }
+    return lines;
+  };
+  auto size_label = [](uint64_t low) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int unit = 0;
+    while (low >= 1024) low /= 1024, ++unit;
+    return absl::StrCat(low, " ", units[unit]);
+  };
+  auto time_label = [](uint64_t ns) {
+    const char* units[] = {"ns", "us", "ms", "s"};
+    double v = static_cast<double>(ns);
+    int unit = 0;
+    while (v >= 1000 && unit < 3) v /= 1000, ++unit;
+    if (unit == 0) return absl::StrCat(ns, " ns");
+    return absl::StrFormat(v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s", v,
+                           units[unit]);
+  };
+  std::vector<std::string> sizes = rows(a.size_histogram, size_label);
+  std::vector<std::string> lifetimes = rows(a.lifetime_histogram, time_label);
+  if (!sizes.empty() || !lifetimes.empty()) {
+    absl::StrAppendFormat(&out, "\n  %-48s  %s\n", "allocation sizes (blocks by size)",
+                          "lifetimes (from allocation to free)");
+    absl::StrAppendFormat(&out, "  %-48s  %s\n", "     from     blocks  share",
+                          "     from     blocks  share");
+    for (size_t i = 0; i < std::max(sizes.size(), lifetimes.size()); ++i) {
+      std::string line = absl::StrFormat("  %-48s  %s", i < sizes.size() ? sizes[i] : "",
+                                         i < lifetimes.size() ? lifetimes[i] : "");
+      line.erase(line.find_last_not_of(' ') + 1);
+      out += line + "\n";
+    }
+  }
   return out;
 }
 

@@ -206,5 +206,141 @@ case_check() {
   expect_in "$WORK/err" "no budget given"
 }
 
+# validate_json FILE...: against docs/report.schema.json with ajv (npm), installed on first use
+# into the build tree; the case is skipped, with the reason, when ajv cannot be installed.
+validate_json() {
+  local here rc=0
+  here=$(cd "$(dirname "$0")" && pwd)
+  bash "$here/validate_schema.sh" "$POOLSCOPE_TEST_BIN/npm-ajv" \
+    "$here/../../../docs/report.schema.json" "$@" >"$WORK/validate" 2>&1 || rc=$?
+  [[ $rc == 77 ]] && skip "$(cat "$WORK/validate")"
+  [[ $rc == 0 ]] || { cat "$WORK/validate" >&2; fail "the JSON report does not match the schema"; }
+  cat "$WORK/validate"
+}
+
+case_report_json() {
+  make_trace
+  expect_status 0 "$CLI" report "$TRACE" --format json -o "$WORK/report.json"
+  [[ -s $WORK/report.json && ! -s $WORK/out ]] || fail "-o did not take the JSON report"
+  expect_status 0 "$CLI" report "$TRACE" --format json
+  cmp -s "$WORK/out" "$WORK/report.json" || fail "stdout and -o differ"
+  # The figures agree with each other and with the text report.
+  "$CLI" report "$TRACE" >"$WORK/report.txt"
+  "$PYTHON" - "$WORK/report.json" "$WORK/report.txt" <<'PY' || fail "JSON report inconsistent"
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+s = r["summary"]
+assert r["schema_version"] == 1
+calls = re.search(r"^calls +(\d+) allocations, (\d+) frees, (\d+) reallocs", text, re.M)
+assert calls, "no calls line"
+assert (s["allocations"], s["frees"], s["reallocations"]) == tuple(map(int, calls.groups())), calls.groups()
+assert s["allocations"] > 100 and s["peak_bytes"] > 0 and s["ended"] and s["exit_status"] == 0
+assert "python3" in r["process"]["executable"]
+events = s["allocations"] + s["reallocations"]
+assert sum(b["blocks"] for b in r["size_histogram"]) == events, "size histogram"
+assert sum(t["allocations"] for t in r["threads"]) == events, "threads"
+assert sum(b["bytes"] for b in r["size_histogram"]) == s["allocated_bytes"]
+assert 0 < sum(b["blocks"] for b in r["lifetime_histogram"]) <= s["frees"] + s["reallocations"]
+peak = r["top_sites"]["peak"]["sites"]
+assert peak and peak[0]["frames"] and peak[0]["frames"][0]["name"], "no named frames"
+assert all(b["max"] == 2 * b["min"] - 1 for b in r["size_histogram"] if b["min"] > 0)
+print("consistent:", s["allocations"], "allocations,", len(r["size_histogram"]), "size buckets")
+PY
+  # The text report ends with the histograms, within 100 columns.
+  expect_in "$WORK/report.txt" "allocation sizes (blocks by size)"
+  expect_in "$WORK/report.txt" "lifetimes (from allocation to free)"
+  awk 'length($0) > 100 { print; bad = 1 } END { exit bad }' "$WORK/report.txt" ||
+    fail "text report lines over 100 columns"
+  # A truncated trace says so in JSON too.
+  head -c $(($(stat -c %s "$TRACE") - 7)) "$TRACE" >"$WORK/cut.trace"
+  expect_status 0 "$CLI" report "$WORK/cut.trace" --format json -o "$WORK/cut.json"
+  expect_in "$WORK/cut.json" '"truncated": true'
+  expect_status 2 "$CLI" report "$TRACE" --format yaml
+  expect_in "$WORK/err" "unknown format 'yaml' (text, json)"
+  validate_json "$WORK/report.json" "$WORK/cut.json"
+}
+
+# Two runs of one program with workloads of 1000 and 4000 blocks held, a tenth of them leaked.
+make_diff_traces() {
+  cat >"$WORK/grow.c" <<'C'
+#include <stdlib.h>
+#include <string.h>
+static void *held[100000];
+__attribute__((noinline)) static void *hold(size_t n) { void *p = malloc(n); memset(p, 1, n); return p; }
+__attribute__((noinline)) static void *leak(size_t n) { void *p = malloc(n); memset(p, 2, n); return p; }
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]);
+  for (int i = 0; i < n; i++) held[i] = hold(256);
+  for (int i = 0; i < n / 10; i++) leak(100);
+  for (int i = 0; i < n; i++) free(held[i]);
+  return 0;
+}
+C
+  cc -O1 -fno-omit-frame-pointer -o "$WORK/grow" "$WORK/grow.c" 2>"$WORK/cc.err" ||
+    skip "cannot compile a test program here: $(head -1 "$WORK/cc.err")"
+  "$CLI" run -o "$WORK/base.trace" -- "$WORK/grow" 1000 >/dev/null 2>&1 || fail "run 1000"
+  "$CLI" run -o "$WORK/new.trace" -- "$WORK/grow" 4000 >/dev/null 2>&1 || fail "run 4000"
+  BASE=$WORK/base.trace NEW=$WORK/new.trace
+}
+
+case_diff() {
+  make_diff_traces
+  expect_status 0 "$CLI" diff "$BASE" "$NEW"
+  expect_in "$WORK/out" "sites by impact: "
+  # First by impact: the holding site, 250 KiB -> 1000 KiB at the peak, 1000 -> 4000 calls,
+  # named by module+offset although the program was loaded at other addresses.
+  grep -A1 -m1 '^  *[0-9].* KiB' "$WORK/out" >"$WORK/first"
+  expect_in "$WORK/first" "250 KiB  1000 KiB  +750 KiB      1000      4000     +3000       0 B"
+  grep -qE '^      at grow\+0x[0-9a-f]+$' "$WORK/first" || { cat "$WORK/out" >&2; fail "site not named"; }
+  expect_in "$WORK/out" "100       400      +300  9.77 KiB  39.1 KiB +29.3 KiB"
+  awk 'length($0) > 100 { print; bad = 1 } END { exit bad }' "$WORK/out" ||
+    fail "diff lines over 100 columns"
+
+  expect_status 1 "$CLI" diff "$BASE" "$NEW" --fail-on peak:+10%
+  [[ $(wc -l <"$WORK/err") == 1 ]] || fail "one line per exceeded threshold"
+  expect_in "$WORK/err" "peak exceeded: "
+  expect_in "$WORK/err" "over peak:+10%; most from grow+0x"
+  expect_status 0 "$CLI" diff "$BASE" "$NEW" --fail-on peak:+300% --fail-on allocs:+10k \
+    --fail-on=leaked:+1MiB
+  expect_in "$WORK/out" "peak ok: "
+  expect_in "$WORK/out" "allocs ok: "
+  expect_in "$WORK/out" "leaked ok: "
+  expect_status 1 "$CLI" diff "$BASE" "$NEW" --fail-on leaked:+1KiB --fail-on allocs:+1000 \
+    --fail-on peak:+1GiB
+  [[ $(wc -l <"$WORK/err") == 2 ]] || fail "two thresholds exceeded, two lines"
+  expect_in "$WORK/err" "leaked exceeded: "
+  expect_in "$WORK/err" "allocs exceeded: "
+  expect_in "$WORK/out" "peak ok: "
+  # Shrinking or staying the same passes any threshold.
+  expect_status 0 "$CLI" diff "$NEW" "$BASE" --fail-on peak:+0% --fail-on allocs:+0
+  expect_status 0 "$CLI" diff "$BASE" "$BASE" --fail-on temporary:+0 --fail-on peak:+0%
+  expect_in "$WORK/out" "0 changed"
+  expect_in "$WORK/out" "peak ok: "
+
+  # Bad input: exit 2 with one line.
+  local spec
+  for spec in rss:+10% peak+10% allocs:+1MiB peak:-5% leaked:+lots; do
+    expect_status 2 "$CLI" diff "$BASE" "$NEW" --fail-on "$spec"
+    [[ $(wc -l <"$WORK/err") == 1 ]] || fail "--fail-on $spec: one line expected"
+    expect_in "$WORK/err" "--fail-on '$spec'"
+  done
+  expect_status 2 "$CLI" diff "$BASE" "$NEW" --fail-on rss:+10%
+  expect_in "$WORK/err" "unknown metric 'rss'"
+  expect_status 2 "$CLI" diff "$BASE" "$WORK/no-such.trace"
+  [[ $(wc -l <"$WORK/err") == 1 ]] || fail "an unreadable trace must give one line"
+  printf 'not a trace' >"$WORK/bogus"
+  expect_status 2 "$CLI" diff "$WORK/bogus" "$NEW"
+  [[ $(wc -l <"$WORK/err") == 1 ]] || fail "a bad file must give one line"
+  expect_in "$WORK/err" "not a poolscope trace"
+  expect_status 2 "$CLI" diff "$BASE"
+  expect_in "$WORK/err" "two traces needed"
+  expect_status 2 "$CLI" diff "$BASE" "$NEW" --fail-on
+  expect_status 2 "$CLI" diff "$BASE" "$NEW" --bogus
+  expect_in "$WORK/err" "unknown option --bogus"
+  expect_status 0 "$CLI" --help
+  expect_in "$WORK/out" "diff BASE NEW"
+}
+
 "case_${1:?case name}"
 echo "ok: cli $1"
