@@ -11,7 +11,11 @@
 #include "budget.h"
 #include "diff.h"
 #include "exit_codes.h"
+#include "export_chrome.h"
+#include "export_dhat.h"
 #include "export_folded.h"
+#include "export_pprof.h"
+#include "export_speedscope.h"
 #include "report_json.h"
 #include "report_text.h"
 #include "summary.h"
@@ -22,8 +26,13 @@ namespace {
 constexpr char kReportUsage[] =
     "usage: poolscope report TRACE [--format text|json] [-o FILE]\n";
 constexpr char kExportUsage[] =
-    "usage: poolscope export TRACE --format folded [--metric allocated|allocs|peak|leaked]\n"
-    "                        [-o FILE]\n";
+    "usage: poolscope export TRACE --format pprof|folded|speedscope|chrome|dhat [-o FILE]\n"
+    "                        [--metric allocated|allocs|peak|leaked]  (folded only)\n"
+    "  pprof       gzipped profile.proto: alloc_objects/space, inuse_objects/space\n"
+    "  folded      one line per stack with a count (flamegraph.pl, inferno)\n"
+    "  speedscope  speedscope's JSON, a profile per metric (allocated, allocs, peak, leaked)\n"
+    "  chrome      trace-event JSON: heap and rss counters, phase marks (Perfetto)\n"
+    "  dhat        DHAT's JSON, for Valgrind's dh_view.html\n";
 constexpr char kCheckUsage[] =
     "usage: poolscope check TRACE [--max-peak SIZE] [--max-leaked SIZE] [--max-allocs N]\n"
     "                             [--max-temporary N] [--budget FILE] [--junit FILE]\n"
@@ -125,10 +134,12 @@ int ExportVerb(int argc, char** argv) {
   }
   std::string format, output;
   analysis::FoldedMetric metric = analysis::FoldedMetric::kAllocatedBytes;
+  bool metric_given = false;
   for (const auto& [name, value] : args.options) {
     if (name == "format") format = value;
     if (name == "output") output = value;
     if (name == "metric") {
+      metric_given = true;
       if (value == "allocated") {
         metric = analysis::FoldedMetric::kAllocatedBytes;
       } else if (value == "allocs") {
@@ -142,20 +153,32 @@ int ExportVerb(int argc, char** argv) {
       }
     }
   }
-  if (format != "folded") {
+  using Exporter = std::string (*)(const analysis::TraceAnalysis&, const analysis::FrameNamer&);
+  Exporter exporter = nullptr;
+  if (format == "pprof") exporter = analysis::ExportPprof;
+  if (format == "speedscope") exporter = analysis::ExportSpeedscope;
+  if (format == "chrome") exporter = analysis::ExportChrome;
+  if (format == "dhat") exporter = analysis::ExportDhat;
+  if (format.empty()) return UsageError(kExportUsage, "--format is required");
+  if (exporter == nullptr && format != "folded") {
     return UsageError(kExportUsage,
-                      format.empty() ? "--format is required"
-                                     : absl::StrCat("unknown format '", format, "' (folded)"));
+                      absl::StrCat("unknown format '", format,
+                                   "' (pprof, folded, speedscope, chrome, dhat)"));
+  }
+  if (exporter != nullptr && metric_given) {
+    return UsageError(kExportUsage, absl::StrCat("--metric is for --format folded (", format,
+                                                 " carries every metric)"));
   }
   auto analysis = analysis::AnalyzeTrace(args.trace);
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  std::string text =
-      analysis::ExportFolded(*analysis, analysis::ModuleOffsetNamer(*analysis), metric);
+  analysis::FrameNamer namer = analysis::ModuleOffsetNamer(*analysis);
+  std::string text = exporter != nullptr ? exporter(*analysis, namer)
+                                         : analysis::ExportFolded(*analysis, namer, metric);
   if (output.empty()) {
-    fputs(text.c_str(), stdout);
+    fwrite(text.data(), 1, text.size(), stdout);  // pprof is binary
   } else if (!WriteFile(output, text)) {
     fprintf(stderr, "poolscope: cannot write %s\n", output.c_str());
     return kExitBadInput;

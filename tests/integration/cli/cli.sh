@@ -183,7 +183,8 @@ case_export() {
     fail "folded stacks sum to $folded_total bytes, the report says $report_total"
   expect_status 2 "$CLI" export "$TRACE"
   expect_in "$WORK/err" "--format is required"
-  expect_status 2 "$CLI" export "$TRACE" --format pprof
+  expect_status 2 "$CLI" export "$TRACE" --format svg
+  expect_in "$WORK/err" "unknown format 'svg'"
 }
 
 case_check() {
@@ -340,6 +341,197 @@ case_diff() {
   expect_in "$WORK/err" "unknown option --bogus"
   expect_status 0 "$CLI" --help
   expect_in "$WORK/out" "diff BASE NEW"
+}
+
+# --- export formats, each read back by a consumer that is not ours ---------------------------
+
+# Sets NODE_MODULES to the pinned npm packages (npm_deps.sh installs them into the build tree
+# on first use); skips the case, with the reason, when they cannot be had.
+export_npm_deps() {
+  [[ -x /usr/bin/node ]] || skip "no /usr/bin/node on this machine"
+  local dir=$POOLSCOPE_TEST_BIN/npm-export
+  bash "$(dirname "$0")/npm_deps.sh" "$dir" >"$WORK/npm" 2>&1 ||
+    skip "the npm packages could not be installed: $(tail -3 "$WORK/npm" | tr '\n' ' ')"
+  NODE_MODULES=$dir/node_modules
+}
+
+# The text report's figures (R_*) and the exact sums of the folded export (F_*).
+export_totals() {
+  "$CLI" report "$TRACE" >"$WORK/report" || fail "report failed"
+  local line
+  line=$(grep '^calls ' "$WORK/report") || fail "no calls line"
+  R_ALLOCS=$(sed -n 's/^calls *\([0-9]*\) allocations, .*/\1/p' <<<"$line")
+  R_REALLOCS=$(sed -n 's/.* \([0-9]*\) reallocs, .*/\1/p' <<<"$line")
+  R_ALLOCATED=$(sed -n 's/.* reallocs, \(.*\) allocated$/\1/p' <<<"$line")
+  R_PEAK=$(sed -n 's/^peak heap *\(.*\) at .*/\1/p' "$WORK/report")
+  R_LEAKED=$(sed -n 's/^leaked *\(.*\) in [0-9]* blocks$/\1/p' "$WORK/report")
+  R_LEAKED_BLOCKS=$(sed -n 's/^leaked .* in \([0-9]*\) blocks$/\1/p' "$WORK/report")
+  [[ -n $R_ALLOCS && -n $R_REALLOCS && -n $R_ALLOCATED && -n $R_PEAK && -n $R_LEAKED ]] ||
+    { cat "$WORK/report" >&2; fail "cannot read the report's totals"; }
+  local metric
+  for metric in allocated allocs peak leaked; do
+    "$CLI" export "$TRACE" --format folded --metric $metric >"$WORK/folded.$metric" ||
+      fail "folded export failed"
+  done
+  F_ALLOCATED=$(awk '{ s += $NF } END { print s + 0 }' "$WORK/folded.allocated")
+  F_ALLOCS=$(awk '{ s += $NF } END { print s + 0 }' "$WORK/folded.allocs")
+  F_PEAK=$(awk '{ s += $NF } END { print s + 0 }' "$WORK/folded.peak")
+  F_LEAKED=$(awk '{ s += $NF } END { print s + 0 }' "$WORK/folded.leaked")
+  # Sites count reallocations among their allocations.
+  [[ $F_ALLOCS == $((R_ALLOCS + R_REALLOCS)) ]] ||
+    fail "folded allocations $F_ALLOCS != $R_ALLOCS allocations + $R_REALLOCS reallocs"
+  near "$F_ALLOCATED" "$R_ALLOCATED" "allocated bytes (folded)"
+  near "$F_PEAK" "$R_PEAK" "peak bytes (folded)"
+  near "$F_LEAKED" "$R_LEAKED" "leaked bytes (folded)"
+}
+
+# near BYTES HUMAN WHAT: fails unless BYTES, rounded as the report rounds, reads HUMAN ("1.5 KiB").
+near() {
+  "$PYTHON" - "$1" "$2" <<'PY' || fail "$3: $1 bytes, but the report says '$2'"
+import sys
+n = int(sys.argv[1])
+value, unit = sys.argv[2].split()
+scale = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}[unit]
+decimals = len(value.split(".")[1]) if "." in value else 0
+sys.exit(0 if abs(n / scale - float(value)) <= 0.5 * 10**-decimals + 1e-9 else 1)
+PY
+}
+
+case_export_pprof() {
+  export_npm_deps
+  make_trace
+  export_totals
+  expect_status 0 "$CLI" export "$TRACE" --format pprof -o "$WORK/heap.pb.gz"
+  expect_status 0 "$CLI" export "$TRACE" --format pprof
+  cmp -s "$WORK/out" "$WORK/heap.pb.gz" || fail "pprof on stdout and with -o differ"
+  [[ $(head -c 2 "$WORK/heap.pb.gz" | od -An -tx1 | tr -d ' ') == 1f8b ]] || fail "not gzip"
+  node "$(dirname "$0")/read_pprof.js" "$NODE_MODULES" "$WORK/heap.pb.gz" >"$WORK/pprof.json" ||
+    fail "pprof-format could not read the profile"
+  cat "$WORK/pprof.json"
+  "$PYTHON" - "$WORK/pprof.json" "$F_ALLOCS" "$F_ALLOCATED" "$R_LEAKED_BLOCKS" "$F_LEAKED" <<'PY' ||
+import json, sys
+p = json.load(open(sys.argv[1]))
+want = [int(v) for v in sys.argv[2:]]
+assert p["types"] == ["alloc_objects/count", "alloc_space/bytes", "inuse_objects/count",
+                      "inuse_space/bytes"], p["types"]
+assert p["totals"] == want, (p["totals"], want)
+assert p["samples"] > 10 and p["locations"] > 10 and p["mappings"] > 1, p
+assert p["period_type"] == "space/bytes"
+PY
+    fail "the profile's totals differ from the report's"
+  near "$(sed 's/.*"totals":\[[0-9]*,\([0-9]*\).*/\1/' "$WORK/pprof.json")" "$R_ALLOCATED" \
+    "pprof alloc_space"
+  expect_status 2 "$CLI" export "$TRACE" --format pprof --metric peak
+  expect_in "$WORK/err" "--metric is for --format folded"
+}
+
+case_export_speedscope() {
+  export_npm_deps
+  make_trace
+  export_totals
+  expect_status 0 "$CLI" export "$TRACE" --format speedscope -o "$WORK/s.speedscope.json"
+  node "$(dirname "$0")/validate_speedscope.js" "$NODE_MODULES" "$WORK/s.speedscope.json" \
+    >"$WORK/ends.json" || fail "the speedscope file is not valid"
+  cat "$WORK/ends.json"
+  local want
+  want="{\"allocated bytes\":$F_ALLOCATED,\"allocations\":$F_ALLOCS,\"heap at the peak\":$F_PEAK"
+  want+=",\"leaked bytes\":$F_LEAKED}"
+  [[ $(cat "$WORK/ends.json") == "$want" ]] || fail "profile totals differ: want $want"
+}
+
+# A trace with phase marks, and long enough for the recorder's memory samples (every 250 ms).
+make_marked_trace() {
+  "$CLI" run -o "$WORK/m.%p.trace" -- "$PYTHON" -c '
+import ctypes, time
+mark = ctypes.CDLL(None).poolscope_mark
+mark(b"start")
+x = [str(i) * 10 for i in range(20000)]
+mark(b"built")
+time.sleep(0.6)
+del x
+mark(b"done")' >/dev/null 2>&1 || fail "could not record a trace"
+  TRACE=$(ls "$WORK"/m.*.trace | head -1)
+}
+
+case_export_chrome() {
+  make_marked_trace
+  export_totals
+  expect_status 0 "$CLI" export "$TRACE" --format chrome -o "$WORK/trace.json"
+  "$PYTHON" - "$WORK/trace.json" "$F_PEAK" "$F_LEAKED" <<'PY' || fail "bad chrome trace"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+peak, leaked = int(sys.argv[2]), int(sys.argv[3])
+events = doc["traceEvents"]
+for e in events:
+    assert isinstance(e["name"], str) and e["ph"] in "CiM" and isinstance(e["pid"], int), e
+    if e["ph"] != "M":
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
+heap = [e for e in events if e["ph"] == "C" and e["name"] == "heap"]
+rss = [e for e in events if e["ph"] == "C" and e["name"] == "rss"]
+marks = [e for e in events if e["ph"] == "i" and e.get("cat") == "phase"]
+assert 2 <= len(heap) <= 10001, len(heap)
+assert all(a["ts"] <= b["ts"] for a, b in zip(heap, heap[1:])), "heap counter not in time order"
+values = [e["args"]["bytes"] for e in heap]
+assert max(values) == peak, (max(values), peak)
+assert values[-1] == leaked, (values[-1], leaked)
+assert rss and all(e["args"]["bytes"] > 1 << 20 for e in rss), rss
+assert [m["name"] for m in marks] == ["start", "built", "done"], marks
+assert marks[0]["ts"] < marks[1]["ts"] < marks[2]["ts"] <= heap[-1]["ts"], marks
+assert marks[2]["ts"] - marks[1]["ts"] >= 500000, "the sleep between the marks is missing"
+top = [e for e in events if e["name"] == "peak heap"][0]
+assert top["args"]["bytes"] == peak and top["ts"] == heap[values.index(peak)]["ts"], top
+print(f"{len(heap)} heap points, {len(rss)} rss samples, marks at",
+      [round(m["ts"]) for m in marks], "µs")
+PY
+}
+
+case_export_dhat() {
+  make_trace
+  export_totals
+  expect_status 0 "$CLI" export "$TRACE" --format dhat -o "$WORK/dhat.json"
+  "$PYTHON" - "$WORK/dhat.json" "$F_ALLOCATED" "$F_ALLOCS" "$F_PEAK" "$F_LEAKED" \
+    "$R_LEAKED_BLOCKS" <<'PY' || fail "bad DHAT file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+allocated, allocs, peak, leaked, leaked_blocks = map(int, sys.argv[2:])
+for f in ["dhatFileVersion", "mode", "verb", "bklt", "bkacc", "tu", "Mtu", "cmd", "pid", "te",
+          "pps", "ftbl", "tg", "tuth"]:
+    assert f in d, f
+assert d["dhatFileVersion"] == 2 and d["mode"] == "heap" and d["bklt"] and not d["bkacc"]
+assert d["ftbl"][0] == "[root]"
+seen = set()
+for pp in d["pps"]:
+    assert all(0 < i < len(d["ftbl"]) for i in pp["fs"]) and pp["fs"], pp
+    assert tuple(pp["fs"]) not in seen, "a repeated location"
+    seen.add(tuple(pp["fs"]))
+    assert pp["mb"] >= max(pp["gb"], pp["eb"]) and pp["mbk"] >= 1, pp
+total = lambda k: sum(pp[k] for pp in d["pps"])
+assert (total("tb"), total("tbk"), total("gb"), total("eb"), total("ebk")) == \
+    (allocated, allocs, peak, leaked, leaked_blocks), \
+    (total("tb"), total("tbk"), total("gb"), total("eb"), total("ebk"))
+assert 0 < d["tg"] <= d["te"], (d["tg"], d["te"])
+print(len(d["pps"]), "program points,", len(d["ftbl"]), "frames")
+PY
+  # Valgrind's viewer itself, dh_view.js, loads it (under node with a minimal DOM).
+  local viewer=/usr/libexec/valgrind/dh_view.js
+  [[ -f $viewer ]] || skip "no $viewer (Debian's valgrind package)"
+  [[ -x /usr/bin/node ]] || skip "no /usr/bin/node on this machine"
+  node "$(dirname "$0")/dh_view_harness.js" "$viewer" "$WORK/dhat.json" >"$WORK/view" ||
+    fail "dh_view.js could not show the file"
+  head -1 "$WORK/view"
+  "$PYTHON" - "$WORK/view" "$F_ALLOCATED" "$F_ALLOCS" "$F_PEAK" "$F_LEAKED" <<'PY' ||
+import json, sys
+view = json.loads(open(sys.argv[1]).readline())
+r = view["root"]
+want = list(map(int, sys.argv[2:]))
+assert [r["totalBytes"], r["totalBlocks"], r["atTGmaxBytes"], r["atTEndBytes"]] == want, (r, want)
+assert "At t-gmax (bytes)" in view["metrics"] and "At t-end (bytes)" in view["metrics"], view
+PY
+    fail "dh_view.js's totals differ from the report's"
+  expect_in "$WORK/view" "Allocated at {"
+  expect_in "$WORK/view" ": python3"
+  command -v chromium >/dev/null ||
+    echo "note: chromium is not installed; dh_view.js ran under node, not in a browser"
 }
 
 "case_${1:?case name}"
