@@ -19,12 +19,13 @@
 #include "report_json.h"
 #include "report_text.h"
 #include "summary.h"
+#include "symbol_names.h"
 
 namespace poolscope::cli {
 namespace {
 
 constexpr char kReportUsage[] =
-    "usage: poolscope report TRACE [--format text|json] [-o FILE]\n";
+    "usage: poolscope report TRACE [--format text|json] [-o FILE] [SYMBOL OPTIONS]\n";
 constexpr char kExportUsage[] =
     "usage: poolscope export TRACE --format pprof|folded|speedscope|chrome|dhat [-o FILE]\n"
     "                        [--metric allocated|allocs|peak|leaked]  (folded only)\n"
@@ -39,7 +40,8 @@ constexpr char kCheckUsage[] =
     "  sizes: 4096, 64KiB, 64MiB, 1GiB (powers of 2) or 64kB, 64MB, 1GB (powers of 10)\n";
 
 int UsageError(const char* usage, const std::string& message) {
-  fprintf(stderr, "poolscope: %s\n%s", message.c_str(), usage);
+  fprintf(stderr, "poolscope: %s\n%ssymbol options (report, export, check):\n%s", message.c_str(),
+          usage, analysis::kSymbolOptionsUsage);
   return kExitBadInput;
 }
 
@@ -49,8 +51,10 @@ struct Arguments {
   std::vector<std::pair<std::string, std::string>> options;
 };
 
-bool Parse(int argc, char** argv, const std::vector<std::string>& known, Arguments& out,
+bool Parse(int argc, char** argv, std::vector<std::string> known, Arguments& out,
            std::string& error) {
+  known.insert(known.end(), analysis::kSymbolOptionNames.begin(),
+               analysis::kSymbolOptionNames.end());
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (absl::StartsWith(arg, "-")) {
@@ -86,6 +90,29 @@ bool Parse(int argc, char** argv, const std::vector<std::string>& known, Argumen
   return true;
 }
 
+// The symbol options among `args` (the others are the verb's own); false with *error set for a
+// bad value.
+bool SymbolOptions(const Arguments& args, analysis::Symbolizer::Options& options,
+                   std::string* error) {
+  for (const auto& [name, value] : args.options) {
+    analysis::ApplySymbolOption(name, value, options, error);
+    if (!error->empty()) return false;
+  }
+  return true;
+}
+
+// Names frames with symbols from the trace's modules; prints, once, what could not be used.
+analysis::FrameNamer NamerFor(const analysis::TraceAnalysis& analysis,
+                              const analysis::Symbolizer::Options& options) {
+  return analysis::SymbolizingNamer(analysis, options);
+}
+
+void PrintSymbolWarnings(const analysis::FrameNamer& namer) {
+  for (const std::string& w : analysis::SymbolWarnings(namer)) {
+    fprintf(stderr, "poolscope: %s\n", w.c_str());
+  }
+}
+
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -101,6 +128,8 @@ int ReportVerb(int argc, char** argv) {
     return UsageError(kReportUsage, error);
   }
   std::string output, format = "text";
+  analysis::Symbolizer::Options symbols;
+  if (!SymbolOptions(args, symbols, &error)) return UsageError(kReportUsage, error);
   for (const auto& [name, value] : args.options) {
     if (name == "format" && value != "text" && value != "json") {
       return UsageError(kReportUsage, absl::StrCat("unknown format '", value, "' (text, json)"));
@@ -113,10 +142,11 @@ int ReportVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  analysis::FrameNamer namer = analysis::ModuleOffsetNamer(*analysis);
+  analysis::FrameNamer namer = NamerFor(*analysis, symbols);
   std::string text = format == "json"
                          ? analysis::FormatJsonReport(*analysis, args.trace, namer)
                          : analysis::FormatTextReport(*analysis, args.trace, namer);
+  PrintSymbolWarnings(namer);
   if (output.empty()) {
     fputs(text.c_str(), stdout);
   } else if (!WriteFile(output, text)) {
@@ -135,6 +165,8 @@ int ExportVerb(int argc, char** argv) {
   std::string format, output;
   analysis::FoldedMetric metric = analysis::FoldedMetric::kAllocatedBytes;
   bool metric_given = false;
+  analysis::Symbolizer::Options symbols;
+  if (!SymbolOptions(args, symbols, &error)) return UsageError(kExportUsage, error);
   for (const auto& [name, value] : args.options) {
     if (name == "format") format = value;
     if (name == "output") output = value;
@@ -174,9 +206,10 @@ int ExportVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  analysis::FrameNamer namer = analysis::ModuleOffsetNamer(*analysis);
+  analysis::FrameNamer namer = NamerFor(*analysis, symbols);
   std::string text = exporter != nullptr ? exporter(*analysis, namer)
                                          : analysis::ExportFolded(*analysis, namer, metric);
+  PrintSymbolWarnings(namer);
   if (output.empty()) {
     fwrite(text.data(), 1, text.size(), stdout);  // pprof is binary
   } else if (!WriteFile(output, text)) {
@@ -197,7 +230,10 @@ int CheckVerb(int argc, char** argv) {
   }
   analysis::Budget budget;
   std::string junit;
+  analysis::Symbolizer::Options symbols;
+  if (!SymbolOptions(args, symbols, &error)) return UsageError(kCheckUsage, error);
   for (const auto& [name, value] : args.options) {
+    if (name == "sysroot" || name == "debug-dir" || name == "debuginfod") continue;
     if (name == "budget") {
       auto file = analysis::ReadBudgetFile(value);
       if (!file.ok()) {
@@ -223,7 +259,9 @@ int CheckVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  auto results = analysis::CheckBudget(*analysis, budget, analysis::ModuleOffsetNamer(*analysis));
+  analysis::FrameNamer namer = NamerFor(*analysis, symbols);
+  auto results = analysis::CheckBudget(*analysis, budget, namer);
+  PrintSymbolWarnings(namer);
   bool exceeded = false;
   for (const auto& r : results) {
     exceeded |= r.exceeded;
@@ -289,8 +327,10 @@ int DiffVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: %s\n", std::string(now.status().message()).c_str());
     return kExitBadInput;
   }
-  analysis::TraceDiff diff = analysis::DiffTraces(*base, analysis::ModuleOffsetNamer(*base), *now,
-                                                  analysis::ModuleOffsetNamer(*now));
+  // Sites are matched by function and file: line numbers and addresses change between builds.
+  analysis::TraceDiff diff =
+      analysis::DiffTraces(*base, analysis::SymbolizingNamer(*base, {}, /*with_lines=*/false),
+                           *now, analysis::SymbolizingNamer(*now, {}, /*with_lines=*/false));
   fputs(analysis::FormatDiff(diff, traces[0], traces[1]).c_str(), stdout);
   bool exceeded = false;
   if (!thresholds.empty()) fputs("\n", stdout);
