@@ -6,7 +6,7 @@
 #   POOLSCOPE_TEST_ULIMIT_V  optional: an address-space limit in KiB (ulimit -v) for every
 #                            program the test runs, plain and preloaded alike
 #   POOLSCOPE_TEST_TRACE     optional: full or sampled — preloaded runs also record, into
-#                            $WORK/traces (outside the directories whose files are compared)
+#                            $WORK/recorded-traces (outside the directories whose files are compared)
 set -euo pipefail
 
 : "${POOLSCOPE_TEST_LIB:?run through meson test}"
@@ -23,7 +23,7 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/poolscope-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/traces"
+mkdir -p "$WORK/recorded-traces"
 
 # Debian's python, never a pyenv shim that would run a different interpreter each way.
 PYTHON=/usr/bin/python3
@@ -44,7 +44,7 @@ preloaded() {
   if [[ $TEST_TRACE != off ]]; then
     LD_PRELOAD="$POOLSCOPE_TEST_LIB${LD_PRELOAD:+:$LD_PRELOAD}" \
       POOLSCOPE_ENGINE="$POOLSCOPE_TEST_ENGINE" POOLSCOPE_TRACE="$TEST_TRACE" \
-      POOLSCOPE_OUTPUT="$WORK/traces/%p.trace" "$@"
+      POOLSCOPE_OUTPUT="$WORK/recorded-traces/%p.trace" "$@"
   else
     LD_PRELOAD="$POOLSCOPE_TEST_LIB${LD_PRELOAD:+:$LD_PRELOAD}" \
       POOLSCOPE_ENGINE="$POOLSCOPE_TEST_ENGINE" "$@"
@@ -89,11 +89,11 @@ compare_runs() {
   done
   if [[ $TEST_TRACE != off ]]; then
     local traces
-    traces=$(find "$WORK/traces" -name '*.trace*' | wc -l)
+    traces=$(find "$WORK/recorded-traces" -name '*.trace*' | wc -l)
     ((traces > 0)) || fail "$name: recording $TEST_TRACE, but no trace was written"
     if [[ -n ${POOLSCOPE_TEST_CLI:-} ]]; then
       local t
-      for t in "$WORK"/traces/*.trace*; do
+      for t in "$WORK"/recorded-traces/*.trace*; do
         "$POOLSCOPE_TEST_CLI" report "$t" >/dev/null || fail "$name: unreadable trace $t"
       done
     fi

@@ -31,11 +31,19 @@ bool Commit(void* addr, size_t size, common::HugePages mode) {
   if (mode == common::HugePages::kHugetlb) {
     int saved_errno = errno;
     // Never with MAP_NORESERVE: a hugetlb mapping without a reservation gets SIGBUS when the
-    // pool runs dry, long after this call succeeded.
+    // pool runs dry, long after this call succeeded. And first a probe elsewhere: a MAP_FIXED
+    // mmap that fails may already have unmapped the reservation under it.
+    void* probe = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+    errno = saved_errno;
+    if (probe == MAP_FAILED) return false;  // no reserved huge pages: the caller falls back
+    munmap(probe, size);
     void* p = mmap(addr, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_HUGETLB, -1, 0);
     if (p != MAP_FAILED) return true;
-    // MAP_FIXED failed, so the reservation is still in place; the caller falls back.
+    // The pool ran dry between the probe and here: put the reservation back at once, so the
+    // range cannot be handed to anyone else, and let the caller fall back.
+    mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
     errno = saved_errno;
     return false;
   }

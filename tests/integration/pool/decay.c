@@ -1,5 +1,6 @@
 // Frees 1 GiB of small blocks and checks that memory goes back to the OS within the decay time
-// (POOLSCOPE_DECAY_MS, default 1000 ms), while segments still in use keep their huge pages.
+// given as the argument (and set in POOLSCOPE_DECAY_MS by the test), while segments still in
+// use keep their huge pages.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
