@@ -1,4 +1,5 @@
 #include "trace/recorder.h"
+#include "common/raw_syscalls.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -67,7 +68,7 @@ uint64_t NowNs() {
 }
 
 void* MapZeroed(size_t size) {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = common::RawMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
@@ -878,6 +879,53 @@ void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
     FlushThreadLocked(t);
     t->encoder.PutRealloc(rr);
   }
+}
+
+// Writes one record built by `put` into this thread's buffer; `put` gets the encoder and the
+// event's time and returns whether it fit.
+template <typename Put>
+void RecordInThisThread(Put put) {
+  if (inside_recorder != 0) return;
+  RecorderScope scope;
+  ThreadState* t = StateForThisThread();
+  if (t == nullptr) return;
+  uint64_t now = NowNs();
+  common::SpinLockGuard guard(t->lock);
+  if (!recording) return;
+  EnsureThreadStartedLocked(t, now);
+  if (!put(t, now)) {
+    FlushThreadLocked(t);
+    put(t, now);
+  }
+}
+
+void RecordMmap(void* p, size_t length, int prot, int flags, int fd) {
+  if (inside_recorder != 0) return;
+  uintptr_t frames[common::kMaxStackDepth];
+  int depth;
+  {
+    RecorderScope scope;
+    depth = CaptureCallerStack(frames);
+  }
+  RecordInThisThread([&](ThreadState* t, uint64_t now) {
+    uint64_t stack = InternStackLocked(t, frames, depth);
+    return t->encoder.PutMmap({now, reinterpret_cast<uint64_t>(p), length,
+                               static_cast<uint64_t>(prot), static_cast<uint64_t>(flags), fd,
+                               stack});
+  });
+}
+
+void RecordMunmap(void* p, size_t length) {
+  RecordInThisThread([&](ThreadState* t, uint64_t now) {
+    return t->encoder.PutMunmap({now, reinterpret_cast<uint64_t>(p), length});
+  });
+}
+
+void RecordMremap(void* old_p, size_t old_length, void* new_p, size_t new_length) {
+  RecordInThisThread([&](ThreadState* t, uint64_t now) {
+    return t->encoder.PutMremap({now, reinterpret_cast<uint64_t>(old_p), old_length,
+                                 reinterpret_cast<uint64_t>(new_p), new_length});
+  });
 }
 
 void RecordMark(const char* name) {

@@ -58,6 +58,10 @@ void RecordFree(void* p);
 void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns);
 uint64_t Timestamp();
 void RecordMark(const char* name);
+// The program's own mappings (mmap, munmap, mremap), from interpose/mmap_api.cc.
+void RecordMmap(void* p, size_t length, int prot, int flags, int fd);
+void RecordMunmap(void* p, size_t length);
+void RecordMremap(void* old_p, size_t old_length, void* new_p, size_t new_length);
 
 // Writes everything buffered so far, synchronously.
 void FlushAll();

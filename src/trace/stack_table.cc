@@ -1,4 +1,5 @@
 #include "trace/stack_table.h"
+#include "common/raw_syscalls.h"
 
 #include <sys/mman.h>
 
@@ -7,7 +8,7 @@ namespace poolscope::trace {
 bool StackTable::Init(size_t max_nodes) {
   size_t slots = 1;
   while (slots < 2 * max_nodes) slots *= 2;
-  void* p = mmap(nullptr, slots * sizeof(Entry), PROT_READ | PROT_WRITE,
+  void* p = common::RawMmap(nullptr, slots * sizeof(Entry), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
   table_ = static_cast<Entry*>(p);

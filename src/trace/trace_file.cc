@@ -1,4 +1,5 @@
 #include "trace/trace_file.h"
+#include "common/raw_syscalls.h"
 
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_initStaticCCtx: a context in memory we provide
 #include <errno.h>
@@ -12,15 +13,15 @@ namespace poolscope::trace {
 namespace {
 
 void* MapBytes(size_t size) {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = common::RawMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
 }  // namespace
 
 TraceFileWriter::~TraceFileWriter() {
-  if (workspace_ != nullptr) munmap(workspace_, workspace_size_);
-  if (output_ != nullptr) munmap(output_, output_size_);
+  if (workspace_ != nullptr) common::RawMunmap(workspace_, workspace_size_);
+  if (output_ != nullptr) common::RawMunmap(output_, output_size_);
 }
 
 bool TraceFileWriter::Open(int fd, int compression_level) {

@@ -16,6 +16,8 @@ expected=(
   __libc_pvalloc
   # loader wrappers (RTLD_DEEPBIND stripping)
   dlopen dlmopen
+  # the program's own mappings, recorded
+  mmap mmap64 munmap mremap
   # process lifetime, for the recorder
   __libc_start_main exit _exit _Exit
   execve execv execvp execvpe fexecve execl execlp execle

@@ -1,4 +1,5 @@
 #include "engine/pool/os.h"
+#include "common/raw_syscalls.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -9,7 +10,7 @@
 namespace poolscope::engine::pool::os {
 
 void* Reserve(size_t size) {
-  void* p = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = common::RawMmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
@@ -19,13 +20,13 @@ void* ReserveAligned(size_t size, size_t alignment) {
   if (raw == nullptr) return nullptr;
   uintptr_t start = RoundUp(reinterpret_cast<uintptr_t>(raw), alignment);
   size_t head = start - reinterpret_cast<uintptr_t>(raw);
-  if (head > 0) munmap(raw, head);
+  if (head > 0) common::RawMunmap(raw, head);
   size_t tail = span - head - size;
-  if (tail > 0) munmap(reinterpret_cast<char*>(start) + size, tail);
+  if (tail > 0) common::RawMunmap(reinterpret_cast<char*>(start) + size, tail);
   return reinterpret_cast<void*>(start);
 }
 
-void Release(void* addr, size_t size) { munmap(addr, size); }
+void Release(void* addr, size_t size) { common::RawMunmap(addr, size); }
 
 bool Commit(void* addr, size_t size, common::HugePages mode) {
   if (mode == common::HugePages::kHugetlb) {
@@ -33,17 +34,17 @@ bool Commit(void* addr, size_t size, common::HugePages mode) {
     // Never with MAP_NORESERVE: a hugetlb mapping without a reservation gets SIGBUS when the
     // pool runs dry, long after this call succeeded. And first a probe elsewhere: a MAP_FIXED
     // mmap that fails may already have unmapped the reservation under it.
-    void* probe = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+    void* probe = common::RawMmap(nullptr, size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     errno = saved_errno;
     if (probe == MAP_FAILED) return false;  // no reserved huge pages: the caller falls back
-    munmap(probe, size);
-    void* p = mmap(addr, size, PROT_READ | PROT_WRITE,
+    common::RawMunmap(probe, size);
+    void* p = common::RawMmap(addr, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_HUGETLB, -1, 0);
     if (p != MAP_FAILED) return true;
     // The pool ran dry between the probe and here: put the reservation back at once, so the
     // range cannot be handed to anyone else, and let the caller fall back.
-    mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    common::RawMmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
     errno = saved_errno;
     return false;
   }
@@ -62,15 +63,15 @@ void Purge(void* addr, size_t size) { madvise(addr, size, MADV_DONTNEED); }
 
 void* MapAligned(size_t size, size_t alignment) {
   if (alignment <= kPageSize) {
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = common::RawMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
   }
   void* start = ReserveAligned(size, alignment);
   if (start == nullptr) return nullptr;
-  void* p = mmap(start, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+  void* p = common::RawMmap(start, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
                  -1, 0);
   if (p == MAP_FAILED) {
-    munmap(start, size);
+    common::RawMunmap(start, size);
     return nullptr;
   }
   return p;
@@ -80,7 +81,7 @@ bool ResizeInPlace(void* addr, size_t old_size, size_t new_size) {
   // Failing here is routine (the next pages are taken) and must not leak into errno: a
   // realloc that then succeeds by moving leaves errno as it found it.
   int saved_errno = errno;
-  bool ok = mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+  bool ok = common::RawMremap(addr, old_size, new_size, 0) != MAP_FAILED;
   errno = saved_errno;
   return ok;
 }
@@ -88,9 +89,9 @@ bool ResizeInPlace(void* addr, size_t old_size, size_t new_size) {
 void* MoveAligned(void* addr, size_t old_size, size_t new_size, size_t alignment) {
   void* target = ReserveAligned(new_size, alignment < kPageSize ? kPageSize : alignment);
   if (target == nullptr) return nullptr;
-  void* p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  void* p = common::RawMremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
   if (p == MAP_FAILED) {
-    munmap(target, new_size);
+    common::RawMunmap(target, new_size);
     return nullptr;
   }
   return p;

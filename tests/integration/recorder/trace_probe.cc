@@ -85,7 +85,15 @@ class Facts : public tf::RecordVisitor {
     ++reallocs;
     Seen(r.timestamp_ns);
   }
-  void OnMmap(uint32_t, const tf::MmapRecord&) override { ++mmaps; }
+  void OnMmap(uint32_t, const tf::MmapRecord& r) override {
+    ++mmaps;
+    mmap_bytes += r.length;
+  }
+  void OnMunmap(uint32_t, const tf::MunmapRecord&) override { ++munmaps; }
+  void OnMremap(uint32_t, const tf::MremapRecord& r) override {
+    ++mremaps;
+    mremap_new_bytes += r.new_length;
+  }
   void OnPhaseMark(uint32_t, const tf::PhaseMarkRecord& r) override {
     marks.emplace_back(std::string(r.name), r.timestamp_ns);
   }
@@ -115,6 +123,7 @@ class Facts : public tf::RecordVisitor {
   uint64_t thread_starts = 0, thread_exits = 0, module_loads = 0, stack_nodes = 0;
   uint64_t allocs = 0, sampled_allocs = 0, sampled_weight = 0, sampled_size = 0;
   uint64_t frees = 0, reallocs = 0, mmaps = 0, memory_samples = 0, ends = 0, unknown = 0;
+  uint64_t mmap_bytes = 0, munmaps = 0, mremaps = 0, mremap_new_bytes = 0;
   int64_t exit_status = -1;
   uint64_t last_event_ns = 0;
   std::set<uint32_t> threads;
@@ -158,6 +167,9 @@ int FactsMode(const std::string& path) {
          "\nmemory_samples=%" PRIu64 "\n",
          facts.allocs, facts.sampled_allocs, facts.sampled_weight, facts.frees, facts.reallocs,
          facts.mmaps, facts.memory_samples);
+  printf("mmap_bytes=%" PRIu64 "\nmunmap_records=%" PRIu64 "\nmremap_records=%" PRIu64
+         "\nmremap_new_bytes=%" PRIu64 "\n",
+         facts.mmap_bytes, facts.munmaps, facts.mremaps, facts.mremap_new_bytes);
   printf("threads=%zu\nthread_starts=%" PRIu64 "\nthread_exits=%" PRIu64 "\nmodules=%" PRIu64
          "\nstack_nodes=%" PRIu64 "\n",
          facts.threads.size(), facts.thread_starts, facts.thread_exits, facts.module_loads,
