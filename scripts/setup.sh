@@ -16,6 +16,8 @@ packages=(
   heaptrack
   # benchmarks: the allocators scripts/bench.sh compares against, callgrind, hyperfine
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 valgrind hyperfine
+  # report tests: the HTML report is rendered in headless Chromium
+  chromium
 )
 
 missing=()

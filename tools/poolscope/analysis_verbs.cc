@@ -16,6 +16,7 @@
 #include "export_folded.h"
 #include "export_pprof.h"
 #include "export_speedscope.h"
+#include "report_html.h"
 #include "report_json.h"
 #include "report_text.h"
 #include "summary.h"
@@ -25,7 +26,7 @@ namespace poolscope::cli {
 namespace {
 
 constexpr char kReportUsage[] =
-    "usage: poolscope report TRACE [--format text|json] [-o FILE] [SYMBOL OPTIONS]\n";
+    "usage: poolscope report TRACE [--format text|json|html] [-o FILE] [SYMBOL OPTIONS]\n";
 constexpr char kExportUsage[] =
     "usage: poolscope export TRACE --format pprof|folded|speedscope|chrome|dhat [-o FILE]\n"
     "                        [--metric allocated|allocs|peak|leaked]  (folded only)\n"
@@ -131,8 +132,9 @@ int ReportVerb(int argc, char** argv) {
   analysis::Symbolizer::Options symbols;
   if (!SymbolOptions(args, symbols, &error)) return UsageError(kReportUsage, error);
   for (const auto& [name, value] : args.options) {
-    if (name == "format" && value != "text" && value != "json") {
-      return UsageError(kReportUsage, absl::StrCat("unknown format '", value, "' (text, json)"));
+    if (name == "format" && value != "text" && value != "json" && value != "html") {
+      return UsageError(kReportUsage,
+                        absl::StrCat("unknown format '", value, "' (text, json, html)"));
     }
     if (name == "format") format = value;
     if (name == "output") output = value;
@@ -143,9 +145,9 @@ int ReportVerb(int argc, char** argv) {
     return kExitBadInput;
   }
   analysis::FrameNamer namer = NamerFor(*analysis, symbols);
-  std::string text = format == "json"
-                         ? analysis::FormatJsonReport(*analysis, args.trace, namer)
-                         : analysis::FormatTextReport(*analysis, args.trace, namer);
+  std::string text = format == "json"   ? analysis::FormatJsonReport(*analysis, args.trace, namer)
+                     : format == "html" ? analysis::FormatHtmlReport(*analysis, args.trace, namer)
+                                        : analysis::FormatTextReport(*analysis, args.trace, namer);
   PrintSymbolWarnings(namer);
   if (output.empty()) {
     fputs(text.c_str(), stdout);

@@ -260,7 +260,7 @@ PY
   expect_status 0 "$CLI" report "$WORK/cut.trace" --format json -o "$WORK/cut.json"
   expect_in "$WORK/cut.json" '"truncated": true'
   expect_status 2 "$CLI" report "$TRACE" --format yaml
-  expect_in "$WORK/err" "unknown format 'yaml' (text, json)"
+  expect_in "$WORK/err" "unknown format 'yaml' (text, json, html)"
   validate_json "$WORK/report.json" "$WORK/cut.json"
 }
 
@@ -534,6 +534,93 @@ PY
   expect_in "$WORK/view" "(/usr/bin/python3"
   command -v chromium >/dev/null ||
     echo "note: chromium is not installed; dh_view.js ran under node, not in a browser"
+}
+
+# Renders the page in headless Chromium and dumps the DOM after its scripts ran:
+# render_html URL OUT. The page's own window.onerror hook writes errors into div#report-errors.
+render_html() {
+  timeout 20 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --user-data-dir="$(mktemp -d "$WORK/chrome.XXXXXX")" \
+    --dump-dom "$1" >"$2" 2>"$WORK/chromium.err" || {
+    tail -5 "$WORK/chromium.err" >&2
+    fail "chromium could not render $1"
+  }
+}
+
+# check_dom DOM MODE [NAME]: the dumped DOM has the three charts, no script error, and the flame
+# graph drawn in MODE with a node named NAME; with no NAME, it must show a script error instead.
+check_dom() {
+  "$PYTHON" - "$@" <<'PY'
+import html.parser, sys
+dom, mode = sys.argv[1], sys.argv[2]
+want = sys.argv[3] if len(sys.argv) > 3 else None
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.names, self.graph_mode, self.errors, self.in_errors = {}, [], None, "", False
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids[a["id"]] = tag
+        if a.get("id") == "flamegraph":
+            self.graph_mode = a.get("data-mode")
+        if "fg-node" in (a.get("class") or "").split():
+            self.names.append(a.get("data-name"))
+        self.in_errors = a.get("id") == "report-errors"
+    def handle_endtag(self, tag):
+        self.in_errors = False
+    def handle_data(self, data):
+        if self.in_errors:
+            self.errors += data
+p = P()
+p.feed(open(dom, encoding="utf-8").read())
+if want is None:
+    assert "script error" in p.errors, "the error hook did not write the error into the DOM"
+    sys.exit(0)
+assert not p.errors.strip(), "script errors: " + p.errors
+for chart in ["heap-chart", "size-histogram", "lifetime-histogram"]:
+    assert p.ids.get(chart) == "svg", "no svg#" + chart
+assert p.graph_mode == mode, (p.graph_mode, mode)
+assert "all" in p.names and len(p.names) > 2, p.names[:5]
+assert want in p.names, "no flame-graph node %r among %d in mode %s" % (want, len(p.names), mode)
+print("%s: %d flame-graph nodes, top site %r drawn" % (mode, len(p.names), want))
+PY
+}
+
+case_report_html() {
+  make_trace
+  expect_status 0 "$CLI" report "$TRACE" --format html -o "$WORK/report.html"
+  [[ -s $WORK/report.html && ! -s $WORK/out ]] || fail "-o did not take the report"
+  expect_in "$WORK/report.html" '<svg id="heap-chart"'
+  expect_in "$WORK/report.html" '<script type="application/json" id="fg-data">'
+  ! grep -qE 'https?://' "$WORK/report.html" || fail "the report refers to a URL"
+  expect_status 0 "$CLI" report "$TRACE" --format html
+  cmp -s "$WORK/out" "$WORK/report.html" || fail "stdout and -o differ"
+  # The innermost frame of the top site of each table, as the JSON report names it.
+  expect_status 0 "$CLI" report "$TRACE" --format json -o "$WORK/report.json"
+  local tops
+  tops=$("$PYTHON" - "$WORK/report.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["top_sites"]
+for key in ["peak", "allocations", "leaked"]:
+    sites = t[key]["sites"]
+    print(sites[0]["frames"][0]["name"] if sites and sites[0]["frames"] else "")
+PY
+  ) || fail "cannot read the JSON report"
+  mapfile -t tops <<<"$tops"
+  command -v chromium >/dev/null ||
+    skip "chromium is not installed (apt-get install chromium; scripts/setup.sh installs it)"
+  local modes=(peak allocs leaks) i
+  for i in 0 1 2; do
+    [[ -n ${tops[i]} ]] || fail "the trace has no ${modes[i]} site to look for"
+    render_html "file://$WORK/report.html#mode=${modes[i]}" "$WORK/dom-${modes[i]}.html"
+    check_dom "$WORK/dom-${modes[i]}.html" "${modes[i]}" "${tops[i]}" ||
+      fail "the ${modes[i]} flame graph in Chromium"
+  done
+  # The hook works: a failing script shows up in the DOM (so "no error" above means something).
+  sed 's|</body>|<script>noSuchFunction();</script></body>|' "$WORK/report.html" >"$WORK/broken.html"
+  render_html "file://$WORK/broken.html" "$WORK/dom-broken.html"
+  check_dom "$WORK/dom-broken.html" peak || fail "a script error was not caught"
 }
 
 "case_${1:?case name}"
