@@ -10,6 +10,8 @@ packages=(
   libjemalloc-dev libunwind-dev libabsl-dev libdw-dev libzstd-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the trace-reader fuzzer (tests/fuzz): clang++ with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-dev
   # real programs the integration tests run under the library
   sqlite3 git python3 gcc coreutils bash
   # recorder tests: heaptrack, whose counts the recorder's are checked against
