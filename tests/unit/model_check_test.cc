@@ -265,24 +265,11 @@ void Write(Trace& trace, uint64_t seed, const Options& o, TraceBuilder& b) {
 // ---------------------------------------------------------------------------------------------
 // The naive model: no streaming, no cleverness.
 
-// KNOWN MISMATCH (temporaries; reported, not fixed here). The documented rule — summary.h's
-// "freed by their thread before it allocated anything else", issue 6's "freed with no other
-// allocation in between" — is what `temporary` below computes: a thread's free of the very
-// block that is its most recent allocation, whatever it freed in between. summary.cc's
-// HeapModel differs in two ways:
-//  1. (a bug) it knows a thread's last allocation by address, not by block: when thread B
-//     allocates at X, another thread frees X and allocates at X again (address reuse) or
-//     reallocs X in place, B's later free of X counts as B's temporary although the block is
-//     not B's (see DISABLED_TemporaryIsJudgedByBlockNotAddress);
-//  2. (a rule differing from the documentation) any free by the thread, of any block, ends
-//     the chance: alloc A, free B, free A is not a temporary there (as in heaptrack_print).
-// `temporary_as_implemented` models exactly that; the random traces match it exactly, and
-// they do not match the documented rule. When summary.cc is fixed, set this to true.
-constexpr bool kTemporariesFollowTheDocumentedRule = false;
+// Temporaries follow the documented rule (summary.h): a thread's free of the very block that is
+// its most recent allocation, whatever it freed in between — judged by block, not by address.
 
 struct NaiveSite {
   uint64_t allocations = 0, allocated_bytes = 0, temporary = 0;
-  uint64_t temporary_as_implemented = 0;
   uint64_t peak_bytes = 0, peak_blocks = 0;
   uint64_t leaked_bytes = 0, leaked_blocks = 0;
   uint64_t max_live_bytes = 0, max_live_blocks = 0;
@@ -292,16 +279,11 @@ struct NaiveSite {
 struct NaiveThread {
   uint64_t allocations = 0, allocated_bytes = 0, frees = 0, temporary = 0;
   uint64_t last_block = 0;  // serial of its most recent allocation (0: none)
-  // The rule as summary.cc implements it (see kTemporariesFollowTheDocumentedRule).
-  uint64_t temporary_as_implemented = 0;
-  uint64_t last_address = 0;
-  bool fresh = false;
 };
 struct Expected {
   uint64_t allocations = 0, frees = 0, reallocations = 0, allocated_bytes = 0;
   uint64_t peak_bytes = 0, peak_time_ns = 0, leaked_bytes = 0, leaked_blocks = 0;
   uint64_t temporary = 0, duration_ns = 0;
-  uint64_t temporary_as_implemented = 0;
   std::map<uint64_t, NaiveSite> sites;
   std::map<uint32_t, NaiveThread> threads;
   std::vector<HistogramBucket> sizes = std::vector<HistogramBucket>(kHistogramBuckets);
@@ -343,8 +325,6 @@ Expected Replay(std::vector<Event> events, uint64_t end_time) {
     t.allocations += 1;
     t.allocated_bytes += e.size;
     t.last_block = block.serial;
-    t.last_address = address;
-    t.fresh = true;
     if (live_bytes > x.peak_bytes) {  // the first time the peak is reached
       x.peak_bytes = live_bytes;
       x.peak_time_ns = e.time - kStart;
@@ -387,13 +367,6 @@ Expected Replay(std::vector<Event> events, uint64_t end_time) {
           ++t.temporary;
           ++x.sites[block.stack].temporary;
         }
-        // As implemented: the thread's last allocation known by address; any free ends it.
-        if (t.fresh && t.last_address == e.address) {
-          ++x.temporary_as_implemented;
-          ++t.temporary_as_implemented;
-          ++x.sites[block.stack].temporary_as_implemented;
-        }
-        t.fresh = false;
         break;
       }
       case Event::kRealloc:
@@ -440,13 +413,7 @@ void Check(uint64_t seed, const Options& o) {
   EXPECT_EQ(s.duration_ns, x.duration_ns);
   EXPECT_EQ(s.stack_nodes, trace.stack_nodes.size());
   EXPECT_TRUE(s.ended);
-  // KNOWN MISMATCH: see kTemporariesFollowTheDocumentedRule.
-  if (kTemporariesFollowTheDocumentedRule) {
-    EXPECT_EQ(a->temporary, x.temporary);
-  } else {
-    EXPECT_EQ(a->temporary, x.temporary_as_implemented);
-    EXPECT_NE(a->temporary, x.temporary) << "fixed? set kTemporariesFollowTheDocumentedRule";
-  }
+  EXPECT_EQ(a->temporary, x.temporary);
 
   // Sites: the same set, with the same figures.
   std::map<uint64_t, const SiteStats*> sites;
@@ -462,10 +429,7 @@ void Check(uint64_t seed, const Options& o) {
     const SiteStats& got = *it->second;
     EXPECT_EQ(got.allocations, want.allocations);
     EXPECT_EQ(got.allocated_bytes, want.allocated_bytes);
-    // KNOWN MISMATCH: see kTemporariesFollowTheDocumentedRule.
-    EXPECT_EQ(got.temporary, kTemporariesFollowTheDocumentedRule
-                                 ? want.temporary
-                                 : want.temporary_as_implemented);
+    EXPECT_EQ(got.temporary, want.temporary);
     EXPECT_EQ(got.peak_bytes, want.peak_bytes);
     EXPECT_EQ(got.peak_blocks, want.peak_blocks);
     EXPECT_EQ(got.leaked_bytes, want.leaked_bytes);
@@ -484,10 +448,7 @@ void Check(uint64_t seed, const Options& o) {
     EXPECT_EQ(got.allocations, want.allocations);
     EXPECT_EQ(got.allocated_bytes, want.allocated_bytes);
     EXPECT_EQ(got.frees, want.frees);
-    // KNOWN MISMATCH: see kTemporariesFollowTheDocumentedRule.
-    EXPECT_EQ(got.temporary, kTemporariesFollowTheDocumentedRule
-                                 ? want.temporary
-                                 : want.temporary_as_implemented);
+    EXPECT_EQ(got.temporary, want.temporary);
   }
 
   // Histograms.
@@ -535,9 +496,9 @@ TEST(ModelCheck, NoAddressReuse) {
   for (uint64_t seed : {21, 22}) Check(seed, o);
 }
 
-// The smallest trace showing bug 1 of kTemporariesFollowTheDocumentedRule. Disabled until
-// summary.cc judges temporaries by block: it reports 1 temporary (thread 1's) here.
-TEST(ModelCheck, DISABLED_TemporaryIsJudgedByBlockNotAddress) {
+// Regression: temporaries were once judged by address, so a block reused at the same address
+// by another thread counted as thread 1's temporary here.
+TEST(ModelCheck, TemporaryIsJudgedByBlockNotAddress) {
   TraceBuilder b;
   b.Frame(1, [](tf::FrameEncoder& e) {
     e.PutAlloc({1000, 0xa0, 10, 1, tf::AllocKind::kMalloc});  // thread 1's block at 0xa0
@@ -555,8 +516,8 @@ TEST(ModelCheck, DISABLED_TemporaryIsJudgedByBlockNotAddress) {
   EXPECT_EQ(a->temporary, 0u);
 }
 
-// Bug 1 also through realloc in place: thread 2 reallocs thread 1's block without moving it.
-TEST(ModelCheck, DISABLED_TemporaryIsJudgedByBlockNotAddressRealloc) {
+// The same through realloc in place: thread 2 reallocs thread 1's block without moving it.
+TEST(ModelCheck, TemporaryIsJudgedByBlockNotAddressRealloc) {
   TraceBuilder b;
   b.Frame(1, [](tf::FrameEncoder& e) {
     e.PutAlloc({1000, 0xa0, 10, 1, tf::AllocKind::kMalloc});
@@ -572,9 +533,9 @@ TEST(ModelCheck, DISABLED_TemporaryIsJudgedByBlockNotAddressRealloc) {
   EXPECT_EQ(a->temporary, 0u);
 }
 
-// Rule 2: the documented rule makes this a temporary (nothing allocated in between); the
-// implementation does not count it. Disabled until the rule and the documentation agree.
-TEST(ModelCheck, DISABLED_FreeInBetweenKeepsATemporary) {
+// Regression: a free of another block in between once ended the chance; by the documented
+// rule (nothing allocated in between) this is a temporary.
+TEST(ModelCheck, FreeInBetweenKeepsATemporary) {
   TraceBuilder b;
   b.Frame(1, [](tf::FrameEncoder& e) {
     e.PutAlloc({1000, 0xa0, 10, 1, tf::AllocKind::kMalloc});

@@ -202,10 +202,12 @@ class HeapModel : public tf::RecordVisitor {
     uint64_t blocks;
     uint64_t stack;
     uint64_t allocated_ns = 0;  // for the lifetime histogram
+    uint64_t id = 0;            // which allocation: an address is reused, a block is not
   };
+  // A block is temporary when its thread frees it before allocating anything else (other
+  // frees in between do not matter): the thread's latest allocation, by block, not address.
   struct ThreadState {
-    uint64_t last_allocation = 0;  // address, while nothing else was allocated since
-    bool last_is_fresh = false;
+    uint64_t last_allocation_id = 0;  // 0: none, or already freed
   };
 
   bool Stopped() const { return stop_after_ > 0 && events_ >= stop_after_; }
@@ -246,6 +248,7 @@ class HeapModel : public tf::RecordVisitor {
       it->second = LiveBlock{bytes, blocks, stack};
     }
     it->second.allocated_ns = ns;
+    it->second.id = ++allocation_ids_;
     live_bytes_ += bytes;
     if (live_bytes_ > s_.peak_bytes) {
       s_.peak_bytes = live_bytes_;
@@ -263,9 +266,7 @@ class HeapModel : public tf::RecordVisitor {
         site.max_live_blocks = site.live_blocks;
       }
       heap_timeline_.Add({Since(ns), live_bytes_});
-      ThreadState& t = threads_[thread];
-      t.last_allocation = address;
-      t.last_is_fresh = true;
+      threads_[thread].last_allocation_id = it->second.id;
       ThreadStats& stats = ThreadOf(thread);
       stats.allocations += blocks;
       stats.allocated_bytes += bytes;
@@ -277,12 +278,12 @@ class HeapModel : public tf::RecordVisitor {
     if (it == live_.end()) return 1;  // allocated before recording began
     if (analysis_ != nullptr && by_free) {
       ThreadState& t = threads_[thread];
-      if (t.last_is_fresh && t.last_allocation == address) {
+      if (t.last_allocation_id == it->second.id) {
         temporary_ += it->second.blocks;
         Site(it->second.stack).temporary += it->second.blocks;
         ThreadOf(thread).temporary += it->second.blocks;
+        t.last_allocation_id = 0;
       }
-      t.last_is_fresh = false;
     }
     uint64_t blocks = it->second.blocks;
     if (analysis_ != nullptr) {
@@ -317,6 +318,7 @@ class HeapModel : public tf::RecordVisitor {
   HeapTimeline heap_timeline_;
   MemoryTimeline memory_timeline_;
   uint64_t temporary_ = 0;
+  uint64_t allocation_ids_ = 0;
   uint64_t live_bytes_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t last_ns_ = 0;
