@@ -806,6 +806,30 @@ void StartBackgroundWork() {
   StartFlusher();
 }
 
+// Writes one event into this thread's buffer, under its lock: the thread's start record first
+// if this file has not seen it, then the stack nodes `frames` needs (when given), then the
+// record `put` builds from the encoder, the time and the stack id; a full buffer is flushed
+// and the record written again.
+template <typename Put>
+void WriteEvent(ThreadState* t, uint64_t now, const uintptr_t* frames, int depth, Put put) {
+  common::SpinLockGuard guard(t->lock);
+  if (!recording) return;
+  EnsureThreadStartedLocked(t, now);
+  uint64_t stack = frames != nullptr ? InternStackLocked(t, frames, depth) : 0;
+  if (!put(t->encoder, now, stack)) {
+    FlushThreadLocked(t);
+    put(t->encoder, now, stack);
+  }
+}
+
+// The common case of the above for events without a stack, outside any other recorder call.
+template <typename Put>
+void RecordInThisThread(Put put) {
+  if (inside_recorder != 0) return;
+  RecorderScope scope;
+  if (ThreadState* t = StateForThisThread()) WriteEvent(t, NowNs(), nullptr, 0, put);
+}
+
 void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
   if (inside_recorder != 0 || p == nullptr) return;
   RecorderScope scope;
@@ -825,33 +849,18 @@ void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
   }
   uintptr_t frames[common::kMaxStackDepth];
   int depth = CaptureCallerStack(frames);
-  uint64_t now = NowNs();
-  common::SpinLockGuard guard(t->lock);
-  if (!recording) return;
-  EnsureThreadStartedLocked(t, now);
-  uint64_t stack = InternStackLocked(t, frames, depth);
-  tf::AllocRecord a{now, reinterpret_cast<uint64_t>(p), size, stack, kind, weight};
-  auto put = [&] { return weight != 0 ? t->encoder.PutSampledAlloc(a) : t->encoder.PutAlloc(a); };
-  if (!put()) {
-    FlushThreadLocked(t);
-    put();
-  }
+  WriteEvent(t, NowNs(), frames, depth, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+    tf::AllocRecord a{now, reinterpret_cast<uint64_t>(p), size, stack, kind, weight};
+    return weight != 0 ? e.PutSampledAlloc(a) : e.PutAlloc(a);
+  });
 }
 
 void RecordFree(void* p) {
   if (inside_recorder != 0 || p == nullptr) return;
   if (sampling && !ForgetSampled(reinterpret_cast<uintptr_t>(p))) return;
-  RecorderScope scope;
-  ThreadState* t = StateForThisThread();
-  if (t == nullptr) return;
-  uint64_t now = NowNs();
-  common::SpinLockGuard guard(t->lock);
-  if (!recording) return;
-  EnsureThreadStartedLocked(t, now);
-  if (!t->encoder.PutFree({now, reinterpret_cast<uint64_t>(p)})) {
-    FlushThreadLocked(t);
-    t->encoder.PutFree({now, reinterpret_cast<uint64_t>(p)});
-  }
+  RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) {
+    return e.PutFree({now, reinterpret_cast<uint64_t>(p)});
+  });
 }
 
 uint64_t Timestamp() { return NowNs(); }
@@ -869,62 +878,35 @@ void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
   if (t == nullptr) return;
   uintptr_t frames[common::kMaxStackDepth];
   int depth = CaptureCallerStack(frames);
-  uint64_t now = started_ns;
-  common::SpinLockGuard guard(t->lock);
-  if (!recording) return;
-  EnsureThreadStartedLocked(t, now);
-  uint64_t stack = InternStackLocked(t, frames, depth);
-  tf::ReallocRecord rr{now, reinterpret_cast<uint64_t>(old_p), reinterpret_cast<uint64_t>(new_p), size, stack};
-  if (!t->encoder.PutRealloc(rr)) {
-    FlushThreadLocked(t);
-    t->encoder.PutRealloc(rr);
-  }
-}
-
-// Writes one record built by `put` into this thread's buffer; `put` gets the encoder and the
-// event's time and returns whether it fit.
-template <typename Put>
-void RecordInThisThread(Put put) {
-  if (inside_recorder != 0) return;
-  RecorderScope scope;
-  ThreadState* t = StateForThisThread();
-  if (t == nullptr) return;
-  uint64_t now = NowNs();
-  common::SpinLockGuard guard(t->lock);
-  if (!recording) return;
-  EnsureThreadStartedLocked(t, now);
-  if (!put(t, now)) {
-    FlushThreadLocked(t);
-    put(t, now);
-  }
+  WriteEvent(t, started_ns, frames, depth, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+    return e.PutRealloc({now, reinterpret_cast<uint64_t>(old_p), reinterpret_cast<uint64_t>(new_p),
+                         size, stack});
+  });
 }
 
 void RecordMmap(void* p, size_t length, int prot, int flags, int fd) {
   if (inside_recorder != 0) return;
+  RecorderScope scope;
+  ThreadState* t = StateForThisThread();
+  if (t == nullptr) return;
   uintptr_t frames[common::kMaxStackDepth];
-  int depth;
-  {
-    RecorderScope scope;
-    depth = CaptureCallerStack(frames);
-  }
-  RecordInThisThread([&](ThreadState* t, uint64_t now) {
-    uint64_t stack = InternStackLocked(t, frames, depth);
-    return t->encoder.PutMmap({now, reinterpret_cast<uint64_t>(p), length,
-                               static_cast<uint64_t>(prot), static_cast<uint64_t>(flags), fd,
-                               stack});
+  int depth = CaptureCallerStack(frames);
+  WriteEvent(t, NowNs(), frames, depth, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+    return e.PutMmap({now, reinterpret_cast<uint64_t>(p), length, static_cast<uint64_t>(prot),
+                      static_cast<uint64_t>(flags), fd, stack});
   });
 }
 
 void RecordMunmap(void* p, size_t length) {
-  RecordInThisThread([&](ThreadState* t, uint64_t now) {
-    return t->encoder.PutMunmap({now, reinterpret_cast<uint64_t>(p), length});
+  RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) {
+    return e.PutMunmap({now, reinterpret_cast<uint64_t>(p), length});
   });
 }
 
 void RecordMremap(void* old_p, size_t old_length, void* new_p, size_t new_length) {
-  RecordInThisThread([&](ThreadState* t, uint64_t now) {
-    return t->encoder.PutMremap({now, reinterpret_cast<uint64_t>(old_p), old_length,
-                                 reinterpret_cast<uint64_t>(new_p), new_length});
+  RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) {
+    return e.PutMremap({now, reinterpret_cast<uint64_t>(old_p), old_length,
+                        reinterpret_cast<uint64_t>(new_p), new_length});
   });
 }
 
