@@ -37,9 +37,11 @@ out=$(mktemp)
 err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 rc=0
-"$cli" run --stats -- "$demo" >"$out" 2>"$err" || rc=$?
+traces=$(mktemp -d)
+trap 'rm -f "$out" "$err"; rm -rf "$traces"' EXIT
+"$cli" run --stats -o "$traces/demo.%p.trace" -- "$demo" >"$out" 2>"$err" || rc=$?
 sed 's/^/  | /' "$out"
-# Anything else on stderr (a warning from the library or the CLI) is shown as it is.
+# Anything else on stderr (the trace summary, a warning) is shown as it is.
 grep -v '^poolscope: stats pid ' "$err" | sed 's/^/  ! /' >&2 || true
 if ((rc != 0)); then
   echo "demo: the program exited with status $rc" >&2
@@ -71,3 +73,9 @@ cat <<SUMMARY
                                 (the demo leaks 8 malloc blocks on purpose; free(NULL) and realloc
                                 calls make the C figure approximate)
 SUMMARY
+
+trace=$(ls "$traces"/demo.*.trace | head -1)
+step "what the trace says: $cli report TRACE (the first sites of each table)"
+"$cli" report "$trace" | awk '/^$/ { shown = 0 } { if (shown++ < 12) print "  " $0 }'
+step "a CI budget: $cli check TRACE --max-leaked 4KiB"
+"$cli" check "$trace" --max-leaked 4KiB 2>&1 | sed 's/^/  /' || true

@@ -524,7 +524,7 @@ void EnsureThreadStartedLocked(ThreadState* t, uint64_t now) {
 // ---------------------------------------------------------------------------------------------
 // Stacks.
 
-// Frames of libpoolscope itself (the entry point and the recorder) are dropped from the top.
+// The text of libpoolscope itself, whose frames never appear in recorded stacks.
 uintptr_t own_text_begin = 0;
 uintptr_t own_text_end = 0;
 
@@ -581,14 +581,16 @@ uint64_t InternStackLocked(ThreadState* t, const uintptr_t* frames, int depth) {
   return depth > 0 ? nodes[0] : 0;
 }
 
+// Frames in libpoolscope itself are dropped wherever they are: the entry point and the
+// recorder on top, and the wrapper around main (process_api.cc) at the bottom.
 int CaptureCallerStack(uintptr_t* frames) {
   uintptr_t raw[common::kMaxStackDepth + 16];
   int n = CaptureStack(raw, r.stack_depth + 16);
-  int skip = 0;
-  while (skip < n && raw[skip] >= own_text_begin && raw[skip] < own_text_end) ++skip;
-  int depth = n - skip < r.stack_depth ? n - skip : r.stack_depth;
-  memcpy(frames, raw + skip, sizeof(uintptr_t) * (depth > 0 ? depth : 0));
-  return depth > 0 ? depth : 0;
+  int depth = 0;
+  for (int i = 0; i < n && depth < r.stack_depth; ++i) {
+    if (raw[i] < own_text_begin || raw[i] >= own_text_end) frames[depth++] = raw[i];
+  }
+  return depth;
 }
 
 // ---------------------------------------------------------------------------------------------
