@@ -87,7 +87,8 @@ POOLSCOPE_EXPORT void exit(int status) noexcept {
 
 POOLSCOPE_EXPORT void _exit(int status) noexcept {
   poolscope::trace::NoteExitStatus(status);
-  poolscope::trace::Finish();
+  // _exit is async-signal-safe and is called from signal handlers: never wait for a lock.
+  poolscope::trace::FinishWithoutWaiting();
   Next<void (*)(int)>(kUnderscoreExit)(status);
   __builtin_unreachable();
 }

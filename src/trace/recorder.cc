@@ -706,19 +706,31 @@ void* FlusherMain(void*) {
 // any lock (the crashing thread may hold one), then die of the same signal.
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
-void OnFatalSignal(int sig) {
-  ++inside_recorder;
-  if (recording && InOurOwnProcessForCrash() && r.write_lock.TryLock()) {
+// Takes `lock` if it comes free within a short while, unless this very thread holds it (a
+// signal handler interrupted the holder): then waiting would never end.
+bool LockBriefly(common::SpinLock& lock) {
+  if (lock.HeldByCurrentThread()) return false;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    if (lock.TryLock()) return true;
+    sched_yield();
+  }
+  return false;
+}
+
+// Writes what can be written without waiting long for any lock: the caller may be a signal
+// handler that interrupted a holder. Whatever a lock kept busy guards is left unwritten.
+void FlushWithoutWaiting() {
+  if (recording && InOurOwnProcessForCrash() && LockBriefly(r.write_lock)) {
     for (int i = 0; i < kMaxThreads; ++i) {
       ThreadState* t = r.slots[i];
-      if (t == nullptr || t->encoder.size() == 0 || !t->lock.TryLock()) continue;
+      if (t == nullptr || t->encoder.size() == 0 || !LockBriefly(t->lock)) continue;
       if (r.writer != nullptr && FileStillOursLocked()) {
         r.writer->WriteFrame(t->id, t->encoder.data(), t->encoder.size());
       }
       t->encoder.Reset();
       t->lock.Unlock();
     }
-    if (r.writer != nullptr && r.process_lock.TryLock()) {
+    if (r.writer != nullptr && LockBriefly(r.process_lock)) {
       if (FileStillOursLocked()) {
         r.writer->WriteFrame(0, r.process_encoder->data(), r.process_encoder->size());
       }
@@ -727,6 +739,11 @@ void OnFatalSignal(int sig) {
     }
     r.write_lock.Unlock();
   }
+}
+
+void OnFatalSignal(int sig) {
+  ++inside_recorder;
+  FlushWithoutWaiting();
   signal(sig, SIG_DFL);
   raise(sig);  // a fault re-executes anyway; raise covers abort and kill
 }
@@ -947,6 +964,17 @@ void Finish() {
   int64_t status = r.exit_status_known.load(std::memory_order_acquire) ? r.exit_status : -1;
   PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutEnd({now, status}); });
   FlushEveryThread(/*try_only=*/false);
+}
+
+void FinishWithoutWaiting() {
+  if (!recording || !InOurOwnProcess() || r.finished.exchange(true)) return;
+  RecorderScope scope;
+  int64_t status = r.exit_status_known.load(std::memory_order_acquire) ? r.exit_status : -1;
+  if (LockBriefly(r.process_lock)) {
+    r.process_encoder->PutEnd({NowNs(), status});
+    r.process_lock.Unlock();
+  }
+  FlushWithoutWaiting();
 }
 
 void BeforeExec() {

@@ -67,8 +67,11 @@ void RecordMremap(void* old_p, size_t old_length, void* new_p, size_t new_length
 void FlushAll();
 // The process is about to end with `status` (exit, _exit, or main returning).
 void NoteExitStatus(int status);
-// At the very end (library destructor, _exit): flush and write the End record.
+// At the very end (library destructor): flush and write the End record.
 void Finish();
+// The same from _exit, which may be called from a signal handler that interrupted the
+// recorder: takes no lock it would have to wait for (what a busy lock guards is lost).
+void FinishWithoutWaiting();
 // Before exec replaces the image: flush synchronously (exec kills the flusher thread).
 void BeforeExec();
 
