@@ -2,8 +2,10 @@
 # Benchmarks poolscope's pool engine against glibc (also with its huge-page tunable), jemalloc,
 # tcmalloc and mimalloc on the workloads of tests/bench/, and prints one table; then measures the
 # recorder (POOLSCOPE_TRACE=full|sampled, both engines) against heaptrack on five of them and
-# prints the tracing table. A complete run writes both into docs/PERFORMANCE.md between their
-# markers (bench, bench-tracing). See docs/PERFORMANCE.md.
+# prints the tracing table; then times `poolscope report` against heaptrack_print on one program's
+# traces of ≥ 10 M calls (the report-speed section). A complete run writes all three into
+# docs/PERFORMANCE.md between their markers (bench, bench-tracing, bench-report). See
+# docs/PERFORMANCE.md.
 #
 # It measures; it does not test: the exit status is 0 whatever the numbers, non-zero only when
 # it cannot run (bad option, build failure, no runner).
@@ -15,7 +17,8 @@ usage() {
   cat <<'EOF'
 usage: scripts/bench.sh [--quick] [--runs N] [--workloads W,...] [--allocators A,...]
                         [--no-callgrind] [--no-doc] [--micro]
-                        [--tracing-only | --no-tracing] [--tracing-runs N]
+                        [--tracing-only | --no-tracing | --report-only] [--no-report]
+                        [--tracing-runs N]
   --quick          smaller sizes, 3 runs per cell, 3 tracing pairs (under 5 minutes)
   --runs N         runs per cell of the allocator table (default 5; 3 with --quick)
   --workloads      only these workloads: small_churn larson prodcons mixed big_arrays
@@ -28,6 +31,9 @@ usage: scripts/bench.sh [--quick] [--runs N] [--workloads W,...] [--allocators A
   --micro          run the Google Benchmark micro-benchmarks under every allocator instead
   --tracing-only   only the tracing table (recorder full/sampled vs heaptrack), no allocators
   --no-tracing     only the allocator table
+  --report-only    only the report-speed section (`poolscope report` vs heaptrack_print on
+                   small churn: 5 M iterations = 10 M calls; 1 M with --quick)
+  --no-report      no report-speed section
   --tracing-runs N interleaved traced/untraced pairs per tracing cell (default 11; 3 with --quick)
 Environment: POOLSCOPE_BUILD_DIR (default build); POOLSCOPE_* knobs other than
 POOLSCOPE_ENGINE reach the pool runs unchanged.
@@ -40,7 +46,7 @@ die() {
 }
 
 quick=0 runs="" only_workloads="" only_allocators="" callgrind=1 write_doc=1 micro=0
-tracing=1 tracing_only=0 tracing_runs=""
+tracing=1 tracing_only=0 tracing_runs="" report=1 report_only=0 no_tracing=0
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -54,7 +60,9 @@ while (($#)); do
     --no-doc) write_doc=0 ;;
     --micro) micro=1 ;;
     --tracing-only) tracing_only=1 ;;
-    --no-tracing) tracing=0 ;;
+    --no-tracing) tracing=0 no_tracing=1 ;;
+    --report-only) report_only=1 ;;
+    --no-report) report=0 ;;
     --tracing-runs) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; tracing_runs=$2; shift ;;
     --tracing-runs=*) tracing_runs=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
@@ -69,10 +77,19 @@ if ! [[ $tracing_runs =~ ^[1-9][0-9]*$ ]]; then
   echo "bench: --tracing-runs needs a positive number" >&2
   exit 2
 fi
-if ((tracing_only && !tracing)); then
-  echo "bench: --tracing-only and --no-tracing exclude each other" >&2
+if ((tracing_only + no_tracing + report_only > 1)); then
+  echo "bench: --tracing-only, --no-tracing and --report-only exclude each other" >&2
   exit 2
 fi
+if ((report_only && !report)); then
+  echo "bench: --report-only and --no-report exclude each other" >&2
+  exit 2
+fi
+# Which parts run: the allocator table, the tracing table, the report-speed section.
+alloc_table=1
+if ((tracing_only)); then alloc_table=0 report=0; fi
+if ((no_tracing)); then report=0; fi
+if ((report_only)); then alloc_table=0 tracing=0; fi
 if [[ -n $only_workloads || -n $only_allocators ]]; then write_doc=0; fi
 
 python=/usr/bin/python3
@@ -105,10 +122,11 @@ lib=$root/$build/src/libpoolscope.so
 # The CLI only counts the events of the tracing table's traces: without it the table has no
 # poolscope bytes per event, but everything else is measured.
 cli=$root/$build/tools/poolscope/poolscope
-if ((tracing && !micro)); then
+if (((tracing || report) && !micro)); then
   if ! meson compile -C "$build" tools/poolscope/poolscope >"$tmp/build-cli.log" 2>&1; then
     tail -20 "$tmp/build-cli.log" >&2
-    echo "bench: the poolscope CLI did not build: no poolscope bytes per event" >&2
+    echo "bench: the poolscope CLI did not build: no poolscope bytes per event, no" \
+      "report-speed section" >&2
     cli=""
   fi
 fi
@@ -306,7 +324,7 @@ machine_meta() {
 
 # =============================================================================================
 # The allocator table.
-if ((!tracing_only)); then
+if ((alloc_table)); then
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "bench: ${#workloads[@]} workloads × ${#allocators[@]} allocators × $runs runs" \
     "($( ((quick)) && echo quick || echo full) sizes), interleaved" >&2
@@ -645,7 +663,7 @@ if ((tracing)); then
   } >"$tmp/tracing-meta.txt"
 
   echo >&2
-  if ((!tracing_only)); then echo; fi
+  if ((alloc_table)); then echo; fi
   doc_args=()
   if ((write_doc)); then doc_args=(--doc "$root/docs/PERFORMANCE.md"); fi
   "$python" tests/bench/report.py tracing "$tr_runs" "$tr_sizes" "$tr_cg" "$tmp/tracing-meta.txt" \
@@ -654,6 +672,176 @@ if ((tracing)); then
     echo
     echo "Tracing runs that failed, left no trace or wrote to stderr (first lines):"
     cat "$tr_problems"
+  fi
+fi
+
+# =============================================================================================
+# The report-speed section (issue 6): how fast the traces are turned into answers. One program
+# (small churn, ≥ 10 M allocation and free calls; --quick: 2 M) is recorded once by poolscope
+# (POOLSCOPE_TRACE=full, pool engine) and once by heaptrack. Then, three passes in rotating order,
+# each timed end to end by the runner (wall time, peak RSS): `poolscope report TRACE` (text), the
+# same with `--sysroot /nonexistent` (no module can be found, every frame stays module+offset: no
+# symbolization), and `heaptrack_print -f TRACE.zst` (output to /dev/null). The difference of the
+# two poolscope medians is the symbolization time. Events: allocations + frees + reallocs from
+# `poolscope report`'s calls line; heaptrack's: allocations from heaptrack_print's summary, frees
+# = allocations − leaked allocations (heaptrack's stats when recording), as in the tracing table.
+if ((report)) && [[ -n $only_workloads && " ${workloads[*]} " != *" small_churn "* ]]; then
+  echo "bench: small_churn not selected, no report-speed section" >&2
+  report=0
+fi
+if ((report)) && [[ -z $cli ]]; then
+  echo "bench: no poolscope CLI, no report-speed section" >&2
+  report=0
+fi
+if ((report)); then
+  rp_iters=$((quick ? 1000000 : 5000000))
+  rp_passes=3
+  rp_cmd=("$bin/bench_small_churn" "$rp_iters" 1000)
+  rp_heaptrack=$(command -v heaptrack || true)
+  rp_print=$(command -v heaptrack_print || true)
+  if [[ -z $rp_heaptrack || -z $rp_print ]]; then
+    echo "bench: heaptrack not installed, report-speed section without heaptrack_print" \
+      "(scripts/setup.sh installs it)" >&2
+    rp_heaptrack="" rp_print=""
+  fi
+  rdir=$tmp/report-traces
+  rm -rf "$rdir"
+  mkdir "$rdir"
+  rp_runs=$tmp/report-runs.tsv rp_problems=$tmp/report-problems.log
+  : >"$rp_runs"
+  : >"$rp_problems"
+  rp_flags=()
+  rp_load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "bench: report speed: recording ${rp_cmd[*]##*/} with poolscope and heaptrack" >&2
+
+  # Recording (not timed here: the tracing table measures it).
+  rp_scrub=("${scrub[@]}" -u POOLSCOPE_TRACE -u POOLSCOPE_OUTPUT)
+  "$measure" -q -t 600 -o "$tmp/rp.res" "${rp_scrub[@]}" -e "LD_PRELOAD=$lib" \
+    -e POOLSCOPE_ENGINE=pool -e POOLSCOPE_TRACE=full -e "POOLSCOPE_OUTPUT=$rdir/ps.%p.trace" \
+    -- "${rp_cmd[@]}" 2>"$tmp/rp.err" || true
+  ps_trace=$(compgen -G "$rdir/ps.*" | head -n1 || true)
+  if [[ -z $ps_trace ]] || ! grep -q 'status=ok' "$tmp/rp.res" 2>/dev/null; then
+    { echo "[poolscope recording] $(cat "$tmp/rp.res" 2>/dev/null)"
+      head -n6 "$tmp/rp.err" | sed 's/^/    /'; } >>"$rp_problems"
+    ps_trace=""
+  fi
+  ht_trace="" ht_leaked=""
+  if [[ -n $rp_heaptrack ]]; then
+    "$measure" -q -t 600 -o "$tmp/rp.res" "${scrub[@]}" -- \
+      "$rp_heaptrack" -o "$rdir/ht" "${rp_cmd[@]}" 2>"$tmp/rp.err" || true
+    ht_trace=$(compgen -G "$rdir/ht.*" | head -n1 || true)
+    ht_leaked=$(sed -n 's/^[[:space:]]*leaked allocations:[[:space:]]*\([0-9]*\).*/\1/p' \
+      "$tmp/rp.err" | head -n1)
+    if [[ -z $ht_trace ]] || ! grep -q 'status=ok' "$tmp/rp.res" 2>/dev/null; then
+      { echo "[heaptrack recording] $(cat "$tmp/rp.res" 2>/dev/null)"
+        head -n6 "$tmp/rp.err" | sed 's/^/    /'; } >>"$rp_problems"
+      ht_trace=""
+    fi
+  fi
+
+  # Events in each trace, counted by each tool itself (untimed runs).
+  ps_events="" ht_events="" ps_bytes="" ht_bytes=""
+  if [[ -n $ps_trace ]]; then
+    ps_bytes=$(stat -c %s "$ps_trace")
+    out=$("$cli" report "$ps_trace" 2>&1 || true)
+    if [[ $out =~ calls\ +([0-9]+)\ allocations,\ ([0-9]+)\ frees,\ ([0-9]+)\ reallocs ]]; then
+      ps_events=$((BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3]))
+    else
+      echo "[poolscope report] no calls line: $(head -n1 <<<"$out")" >>"$rp_problems"
+    fi
+    if grep -qiE 'truncated|no end record|damaged|skipped' <<<"$out"; then
+      rp_flags+=("poolscope trace: $(grep -iE 'truncated|no end record|damaged|skipped' <<<"$out" |
+        head -n1 | tr -s ' ' | cut -c1-80)")
+    fi
+  fi
+  if [[ -n $ht_trace ]]; then
+    ht_bytes=$(stat -c %s "$ht_trace")
+    calls=$("$rp_print" -f "$ht_trace" -p 0 -a 0 -T 0 2>/dev/null |
+      sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' | head -n1)
+    if [[ -n $calls ]]; then
+      ht_events=$((2 * calls - ${ht_leaked:-0}))
+      if [[ -z $ht_leaked ]]; then
+        rp_flags+=("heaptrack printed no leaked count: its frees taken = allocations")
+      fi
+    else
+      echo "[heaptrack_print] no summary line" >>"$rp_problems"
+    fi
+  fi
+
+  rp_configs=()
+  if [[ -n $ps_trace ]]; then rp_configs+=(poolscope poolscope-nosym); fi
+  if [[ -n $ht_trace ]]; then rp_configs+=(heaptrack_print); fi
+  nrc=${#rp_configs[@]}
+  for ((p = 0; p < rp_passes && nrc > 0; p++)); do
+    progress="bench: report pass $((p + 1))/$rp_passes:"
+    for ((k = 0; k < nrc; k++)); do
+      if ((p % 2 == 0)); then c=${rp_configs[(k + p) % nrc]}; else c=${rp_configs[(nrc - 1 - k + p) % nrc]}; fi
+      case $c in
+        poolscope) cmd=("$cli" report "$ps_trace") ;;
+        poolscope-nosym) cmd=("$cli" report "$ps_trace" --sysroot /nonexistent) ;;
+        heaptrack_print) cmd=("$rp_print" -f "$ht_trace") ;;
+      esac
+      rm -f "$tmp/res"
+      # -q: the output goes to /dev/null (poolscope's text is written and counted all the same).
+      "$measure" -q -t 600 -o "$tmp/res" "${scrub[@]}" -u DEBUGINFOD_URLS -- "${cmd[@]}" \
+        2>"$tmp/err" || true
+      line=$(cat "$tmp/res" 2>/dev/null || true)
+      status=runner-failed wall=0 rss=0
+      if [[ $line =~ status=([^ ]+)\ wall_s=([^ ]+)\ user_s=([^ ]+)\ sys_s=([^ ]+)\ maxrss_kb=([0-9]+) ]]; then
+        status=${BASH_REMATCH[1]} wall=${BASH_REMATCH[2]} rss=${BASH_REMATCH[5]}
+      fi
+      printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$p" "$status" "$wall" "$rss" >>"$rp_runs"
+      # The unresolved run names every module it cannot open, and heaptrack_print chats: expected.
+      if [[ $c == poolscope-nosym ]]; then
+        grep -v 'its frames are left unresolved' "$tmp/err" >"$tmp/err.rest" || true
+        mv "$tmp/err.rest" "$tmp/err"
+      fi
+      if [[ $status != ok || ( $c == poolscope && -s $tmp/err ) ]]; then
+        if ! grep -qF "[$c]" "$rp_problems"; then
+          { echo "[$c] pass $p: $status"; head -n6 "$tmp/err" | sed 's/^/    /'; } >>"$rp_problems"
+        fi
+      fi
+      progress+=" $c $( [[ $status == ok ]] && printf '%.2fs' "$wall" || echo "$status")"
+    done
+    echo "$progress" >&2
+  done
+  rm -rf "$rdir"
+
+  rp_versions=()
+  if [[ -n $rp_heaptrack ]]; then
+    rp_versions+=("$("$rp_heaptrack" --version 2>/dev/null | head -n1 | tr -d '\n')")
+  fi
+  rp_notes="load average at start $rp_load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  rp_notes+="; traces read from $(df --output=fstype "$tmp" 2>/dev/null | tail -n1 | tr -d ' ')"
+  rp_notes+=" (page cache warm: each trace was just written)"
+  rp_mode="$( ((quick)) && echo "quick run (--quick: smaller trace)" || echo "full run")"
+  rp_mode+=", median of $rp_passes runs per tool, order rotated every pass and reversed every other"
+  {
+    machine_meta
+    echo "mode=$rp_mode"
+    joined=$(IFS=,; echo "${rp_versions[*]}")
+    echo "versions=${joined//,/, }"
+    echo "notes=$rp_notes"
+    echo "program=bench_small_churn $rp_iters 1000"
+    echo "passes=$rp_passes"
+    echo "poolscope_events=$ps_events"
+    echo "poolscope_bytes=$ps_bytes"
+    echo "heaptrack_events=$ht_events"
+    echo "heaptrack_bytes=$ht_bytes"
+    joined=$(IFS=$'\x1f'; echo "${rp_flags[*]:-}")
+    echo "flags=${joined//$'\x1f'/; }"
+  } >"$tmp/report-meta.txt"
+
+  echo >&2
+  if ((alloc_table || tracing)); then echo; fi
+  doc_args=()
+  if ((write_doc)); then doc_args=(--doc "$root/docs/PERFORMANCE.md"); fi
+  "$python" tests/bench/report.py report "$rp_runs" "$tmp/report-meta.txt" "${doc_args[@]}" ||
+    die "could not produce the report-speed section"
+  if [[ -s $rp_problems ]]; then
+    echo
+    echo "Report-speed runs that failed or wrote to stderr (first lines):"
+    cat "$rp_problems"
   fi
 fi
 

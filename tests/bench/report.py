@@ -6,6 +6,7 @@ usage:
   report.py table RESULTS.tsv CALLGRIND.tsv META.txt [--doc docs/PERFORMANCE.md]
   report.py micro MICRO_DIR ALLOCATOR...
   report.py tracing RUNS.tsv SIZES.tsv CALLGRIND.tsv META.txt [--doc docs/PERFORMANCE.md]
+  report.py report RUNS.tsv META.txt [--doc docs/PERFORMANCE.md]
 
 RESULTS.tsv, one line per run, tab-separated:
   workload label allocator pass status wall_s user_s sys_s maxrss_kb checksum metrics
@@ -21,6 +22,13 @@ RUNS.tsv, one line per run: workload label config pass status wall_s checksum no
 SIZES.tsv: workload config trace_bytes events files flags (events empty when not counted)
 CALLGRIND.tsv: config small_iters small_ir big_iters big_ir (small churn)
 META.txt: as above, plus configs (the configurations run) and pairs (passes).
+
+The report-speed section (issue 6; between the bench-report markers):
+RUNS.tsv, one line per run: config pass status wall_s maxrss_kb
+  (config: poolscope — `poolscope report TRACE` —, poolscope-nosym — the same with every module
+  unresolvable —, heaptrack_print)
+META.txt: as above, plus program, passes, poolscope_events, poolscope_bytes, heaptrack_events,
+  heaptrack_bytes (empty when unknown) and flags.
 """
 import json
 import math
@@ -679,6 +687,118 @@ def tracing_goals(workloads, labels, pairs, sizes, cg, bpe, configs):
     return lines
 
 
+# ---------------------------------------------------------------------------------------------
+# The report-speed section (issue 6).
+
+REPORT_BEGIN = "<!-- bench-report:begin -->"
+REPORT_END = "<!-- bench-report:end -->"
+REPORT_SPEEDUP = 5.0
+
+
+def read_report_runs(path):
+    runs = []
+    with open(path) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 5:
+                continue
+            config, pss, status, wall, rss = fields[:5]
+            runs.append({"config": config, "pass": int(pss), "status": status,
+                         "wall": float(wall), "rss_kb": float(rss)})
+    return runs
+
+
+def int_or_none(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_count(n):
+    return "—" if n is None else "{:,}".format(n).replace(",", " ")
+
+
+def report_speed(runs, meta):
+    ps_events = int_or_none(meta.get("poolscope_events"))
+    ht_events = int_or_none(meta.get("heaptrack_events"))
+    ps_bytes = int_or_none(meta.get("poolscope_bytes"))
+    ht_bytes = int_or_none(meta.get("heaptrack_bytes"))
+    rows = [
+        ("poolscope", "`poolscope report TRACE` (text)", ps_events, ps_bytes),
+        ("poolscope-nosym", "`poolscope report TRACE --sysroot /nonexistent` (nothing "
+         "symbolized)", ps_events, ps_bytes),
+        ("heaptrack_print", "`heaptrack_print -f TRACE.zst` (output to /dev/null)", ht_events,
+         ht_bytes),
+    ]
+    med = {}
+    for name, _, events, _ in rows:
+        sel = [r for r in runs if r["config"] == name]
+        ok = [r for r in sel if r["status"] == "ok"]
+        wall = statistics.median(r["wall"] for r in ok) if ok else None
+        rss = statistics.median(r["rss_kb"] for r in ok) / 1024.0 if ok else None
+        rate = events / wall / 1e6 if events and wall else None
+        failures = sorted({r["status"] for r in sel if r["status"] != "ok"})
+        med[name] = {"runs": len(sel), "ok": len(ok), "wall": wall, "rss": rss, "rate": rate,
+                     "failures": failures}
+    out = []
+    out.append("Machine: %s" % meta.get("machine", "?"))
+    out.append("Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
+                                                 meta.get("commit", "?")))
+    if meta.get("versions"):
+        out.append("Tools: %s" % meta["versions"])
+    if meta.get("notes"):
+        out.append("Notes: %s" % meta["notes"])
+    if meta.get("flags"):
+        out.append("Flags: %s" % meta["flags"])
+    out.append("")
+    out.append("One program, `%s` (small churn), recorded once by poolscope (POOLSCOPE_TRACE=full, "
+               "pool engine) and once by heaptrack (`heaptrack -o FILE`); each analysis timed end "
+               "to end by tests/bench/measure, median of %s runs. Events: allocations + frees + "
+               "reallocs from `poolscope report`'s calls line; for heaptrack, allocations from "
+               "heaptrack_print's summary and frees = allocations − leaked allocations. Peak RSS "
+               "is the analysing process's." % (meta.get("program", "?"), meta.get("passes", "?")))
+    out.append("")
+    out.append("| analysis | events | trace MiB | time s | M events/s | peak RSS MiB | note |")
+    out.append("|---|--:|--:|--:|--:|--:|---|")
+    for name, label, events, nbytes in rows:
+        m = med[name]
+        if m["runs"] == 0:
+            continue
+        note = ""
+        if m["failures"]:
+            note = "%d/%d failed (%s)" % (m["runs"] - m["ok"], m["runs"], ", ".join(m["failures"]))
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            label, fmt_count(events), fmt_num(None if nbytes is None else nbytes / 1048576.0, 1),
+            fmt_num(m["wall"], 3), fmt_num(m["rate"], 1), fmt_num(m["rss"], 1), note))
+    out.append("")
+    ps, nosym, ht = med["poolscope"], med["poolscope-nosym"], med["heaptrack_print"]
+    if ps["wall"] is not None and nosym["wall"] is not None:
+        sym = ps["wall"] - nosym["wall"]
+        out.append("Symbolization (median with modules − median without): %.3f s, %.0f %% of "
+                   "`poolscope report`'s time, %s MiB of its peak RSS; without it poolscope "
+                   "reads %s M events/s." % (
+                       sym, 100.0 * sym / ps["wall"] if ps["wall"] > 0 else 0.0,
+                       fmt_num(None if ps["rss"] is None or nosym["rss"] is None
+                               else ps["rss"] - nosym["rss"], 1), fmt_num(nosym["rate"], 1)))
+        out.append("")
+    out.append("Goal (issue 6), from this run:")
+    if ps["rate"] is None or ht["rate"] is None:
+        out.append("- `poolscope report` at least %.0f× heaptrack_print's events/s with no more "
+                   "peak RSS: no result — NOT met" % REPORT_SPEEDUP)
+    else:
+        speed = ps["rate"] / ht["rate"]
+        fast = speed >= REPORT_SPEEDUP
+        lean = ps["rss"] <= ht["rss"]
+        out.append("- `poolscope report` at least %.0f× heaptrack_print's events/s: %.1f vs %.1f M "
+                   "events/s, %s%s" % (REPORT_SPEEDUP, ps["rate"], ht["rate"], fmt_x(speed),
+                                       "" if fast else " ✗"))
+        out.append("- with no more peak RSS: %.1f vs %.1f MiB%s" % (ps["rss"], ht["rss"],
+                                                                   "" if lean else " ✗"))
+        out.append("- goal %s" % ("met" if fast and lean else "NOT met"))
+    return "\n".join(out) + "\n"
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "table":
         runs = read_results(argv[2])
@@ -698,6 +818,14 @@ def main(argv):
         sys.stdout.write(text)
         if len(argv) >= 8 and argv[6] == "--doc":
             write_doc(argv[7], text, TRACING_BEGIN, TRACING_END)
+        return 0
+    if len(argv) >= 4 and argv[1] == "report":
+        runs = read_report_runs(argv[2])
+        meta = read_meta(argv[3])
+        text = report_speed(runs, meta)
+        sys.stdout.write(text)
+        if len(argv) >= 6 and argv[4] == "--doc":
+            write_doc(argv[5], text, REPORT_BEGIN, REPORT_END)
         return 0
     if len(argv) >= 3 and argv[1] == "micro":
         sys.stdout.write(micro(argv[2], argv[3:]))
