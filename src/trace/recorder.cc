@@ -720,25 +720,21 @@ bool LockBriefly(common::SpinLock& lock) {
 // Writes what can be written without waiting long for any lock: the caller may be a signal
 // handler that interrupted a holder. Whatever a lock kept busy guards is left unwritten.
 void FlushWithoutWaiting() {
-  if (recording && InOurOwnProcessForCrash() && LockBriefly(r.write_lock)) {
-    for (int i = 0; i < kMaxThreads; ++i) {
-      ThreadState* t = r.slots[i];
-      if (t == nullptr || t->encoder.size() == 0 || !LockBriefly(t->lock)) continue;
-      if (r.writer != nullptr && FileStillOursLocked()) {
-        r.writer->WriteFrame(t->id, t->encoder.data(), t->encoder.size());
-      }
-      t->encoder.Reset();
-      t->lock.Unlock();
-    }
-    if (r.writer != nullptr && LockBriefly(r.process_lock)) {
-      if (FileStillOursLocked()) {
-        r.writer->WriteFrame(0, r.process_encoder->data(), r.process_encoder->size());
-      }
-      r.process_encoder->Reset();
-      r.process_lock.Unlock();
-    }
-    r.write_lock.Unlock();
+  if (!recording || !InOurOwnProcessForCrash() || !LockBriefly(r.write_lock)) return;
+  // WriteFrameLocked opens the file if this process has not yet (a fork child's first write).
+  for (int i = 0; i < kMaxThreads; ++i) {
+    ThreadState* t = r.slots[i];
+    if (t == nullptr || t->encoder.size() == 0 || !LockBriefly(t->lock)) continue;
+    WriteFrameLocked(t->id, t->encoder.data(), t->encoder.size());
+    t->encoder.Reset();
+    t->lock.Unlock();
   }
+  if (LockBriefly(r.process_lock)) {
+    WriteFrameLocked(0, r.process_encoder->data(), r.process_encoder->size());
+    r.process_encoder->Reset();
+    r.process_lock.Unlock();
+  }
+  r.write_lock.Unlock();
 }
 
 void OnFatalSignal(int sig) {
