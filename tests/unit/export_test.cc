@@ -187,7 +187,8 @@ std::vector<Field> Decode(const std::string& s) {
   std::vector<Field> fields;
   for (size_t i = 0; i < s.size();) {
     uint64_t key = ReadVarint(s, i);
-    Field f{key >> 3};
+    Field f{};
+    f.number = key >> 3;
     if ((key & 7) == 0) {
       f.varint = ReadVarint(s, i);
     } else if ((key & 7) == 2) {
@@ -291,7 +292,9 @@ TEST_F(Export, PprofCarriesFourValuesPerSiteAndTheStrings) {
     std::string stack;
     for (uint64_t id : locations) {
       stack += (stack.empty() ? "" : ";") + function_names[location_function[id]];
-      if (location_address[id] != 0) EXPECT_EQ(location_mapping[id], 1u);
+      if (location_address[id] != 0) {
+        EXPECT_EQ(location_mapping[id], 1u);
+      }
     }
     by_stack[stack] = values;
     ASSERT_EQ(values.size(), 4u);

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "poolscope/trace_format.h"
 #include "summary.h"
@@ -18,10 +19,10 @@ class Timeline : public tf::RecordVisitor {
  public:
   std::vector<std::string> events;
   void OnAlloc(uint32_t t, const tf::AllocRecord& r) override {
-    events.push_back("a" + std::to_string(t) + "@" + std::to_string(r.timestamp_ns));
+    events.push_back(absl::StrCat("a", t, "@", r.timestamp_ns));
   }
   void OnFree(uint32_t t, const tf::FreeRecord& r) override {
-    events.push_back("f" + std::to_string(t) + "@" + std::to_string(r.timestamp_ns));
+    events.push_back(absl::StrCat("f", t, "@", r.timestamp_ns));
   }
 };
 

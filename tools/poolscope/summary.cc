@@ -72,10 +72,8 @@ using MemoryTimeline =
 // block by block (memory: the live blocks) and, when asked, per site.
 class HeapModel : public tf::RecordVisitor {
  public:
-  // With `analysis`, per-site figures are kept too. `stop_after_events` > 0 stops the model
-  // (ignores everything) after that many allocation events, for the peak pass.
-  HeapModel(TraceSummary& s, TraceAnalysis* analysis, uint64_t stop_after_events = 0)
-      : s_(s), analysis_(analysis), stop_after_(stop_after_events) {}
+  // With `analysis`, per-site figures are kept too.
+  HeapModel(TraceSummary& s, TraceAnalysis* analysis) : s_(s), analysis_(analysis) {}
 
   void OnProcess(uint32_t, const tf::ProcessRecord& r) override {
     s_.pid = r.pid;
@@ -101,13 +99,11 @@ class HeapModel : public tf::RecordVisitor {
     if (analysis_ != nullptr) analysis_->stack_nodes[r.id] = r;
   }
   void OnAlloc(uint32_t thread, const tf::AllocRecord& r) override {
-    if (Stopped()) return;
     ++s_.allocations;
     CountSize(r.size, 1, r.size);
     Add(thread, r.address, r.size, r.stack, r.timestamp_ns, 1);
   }
   void OnSampledAlloc(uint32_t thread, const tf::AllocRecord& r) override {
-    if (Stopped()) return;
     // A sample of `size` bytes stands for `weight` bytes, i.e. weight/size blocks like it.
     uint64_t blocks = r.size > 0 ? (r.weight + r.size / 2) / r.size : 1;
     s_.allocations += blocks;
@@ -115,7 +111,6 @@ class HeapModel : public tf::RecordVisitor {
     Add(thread, r.address, r.weight, r.stack, r.timestamp_ns, blocks);
   }
   void OnFree(uint32_t thread, const tf::FreeRecord& r) override {
-    if (Stopped()) return;
     // In a sampled trace a free stands for as many blocks as its allocation did.
     uint64_t freed = Remove(thread, r.address, /*by_free=*/true, r.timestamp_ns);
     s_.frees += freed;
@@ -123,7 +118,6 @@ class HeapModel : public tf::RecordVisitor {
     Seen(r.timestamp_ns);
   }
   void OnRealloc(uint32_t thread, const tf::ReallocRecord& r) override {
-    if (Stopped()) return;
     ++s_.reallocations;
     Remove(thread, r.old_address, /*by_free=*/false, r.timestamp_ns);
     CountSize(r.size, 1, r.size);
@@ -173,29 +167,15 @@ class HeapModel : public tf::RecordVisitor {
     }
   }
 
-  // The allocation events seen when the peak was last raised.
-  uint64_t events_at_peak() const { return events_at_peak_; }
-  // Per-site bytes held now (for the peak pass, stopped at the peak).
-  void SnapshotPeak() {
-    for (const auto& [address, block] : live_) {
-      SiteStats& site = Site(block.stack);
-      site.peak_bytes += block.bytes;
-      site.peak_blocks += block.blocks;
-    }
-  }
   // Sites as a vector (the model keeps them in a map while reading).
   void MoveSitesTo(std::vector<SiteStats>& out) {
     out.reserve(sites_.size());
-    for (auto& [stack, site] : sites_) out.push_back(site);
-  }
-  void TakePeakFrom(HeapModel& peak_pass) {
-    for (auto& [stack, site] : peak_pass.sites_) {
-      SiteStats& mine = Site(stack);
-      mine.peak_bytes = site.peak_bytes;
-      mine.peak_blocks = site.peak_blocks;
+    for (auto& [stack, tracked] : sites_) {
+      // A site that has not changed since the last peak still holds what it held then.
+      if (tracked.peak_epoch != peak_epoch_) TakePeakSnapshot(tracked);
+      out.push_back(tracked.stats);
     }
   }
-
  private:
   struct LiveBlock {
     uint64_t bytes;
@@ -210,7 +190,6 @@ class HeapModel : public tf::RecordVisitor {
     uint64_t last_allocation_id = 0;  // 0: none, or already freed
   };
 
-  bool Stopped() const { return stop_after_ > 0 && events_ >= stop_after_; }
   void Seen(uint64_t ns) {
     if (ns > last_ns_) last_ns_ = ns;
   }
@@ -227,20 +206,41 @@ class HeapModel : public tf::RecordVisitor {
     b.blocks += blocks;
     b.bytes += bytes;
   }
+  // Per-site peak contributions in one pass: every raise of the peak starts a new epoch, and a
+  // site records what it holds the first time it changes in a newer epoch than its record —
+  // until then its holding is what it held at the peak. Sites that never change again are
+  // settled at the end (MoveSitesTo).
+  struct TrackedSite {
+    SiteStats stats;
+    uint64_t peak_epoch = 0;
+  };
+  static void TakePeakSnapshot(TrackedSite& t) {
+    t.stats.peak_bytes = t.stats.live_bytes;
+    t.stats.peak_blocks = t.stats.live_blocks;
+  }
   SiteStats& Site(uint64_t stack) {
-    SiteStats& site = sites_[stack];
-    site.stack = stack;
-    return site;
+    TrackedSite& t = sites_[stack];
+    t.stats.stack = stack;
+    return t.stats;
+  }
+  // The site, about to change what it holds.
+  SiteStats& SiteForChange(uint64_t stack) {
+    TrackedSite& t = sites_[stack];
+    t.stats.stack = stack;
+    if (t.peak_epoch != peak_epoch_) {
+      TakePeakSnapshot(t);
+      t.peak_epoch = peak_epoch_;
+    }
+    return t.stats;
   }
   void Add(uint32_t thread, uint64_t address, uint64_t bytes, uint64_t stack, uint64_t ns,
            uint64_t blocks) {
-    ++events_;
     Seen(ns);
     s_.allocated_bytes += bytes;
     auto [it, inserted] = live_.try_emplace(address, LiveBlock{bytes, blocks, stack});
     if (!inserted) {  // a free we never saw (before recording began): replace
       if (analysis_ != nullptr) {
-        SiteStats& old = Site(it->second.stack);
+        SiteStats& old = SiteForChange(it->second.stack);
         old.live_bytes -= it->second.bytes;
         old.live_blocks -= it->second.blocks;
       }
@@ -250,13 +250,8 @@ class HeapModel : public tf::RecordVisitor {
     it->second.allocated_ns = ns;
     it->second.id = ++allocation_ids_;
     live_bytes_ += bytes;
-    if (live_bytes_ > s_.peak_bytes) {
-      s_.peak_bytes = live_bytes_;
-      s_.peak_time_ns = ns > start_ns_ ? ns - start_ns_ : 0;
-      events_at_peak_ = events_;
-    }
     if (analysis_ != nullptr) {
-      SiteStats& site = Site(stack);
+      SiteStats& site = SiteForChange(stack);
       site.allocations += blocks;
       site.allocated_bytes += bytes;
       site.live_bytes += bytes;
@@ -270,6 +265,12 @@ class HeapModel : public tf::RecordVisitor {
       ThreadStats& stats = ThreadOf(thread);
       stats.allocations += blocks;
       stats.allocated_bytes += bytes;
+    }
+    // After the site took its block: a new peak's snapshot must include it.
+    if (live_bytes_ > s_.peak_bytes) {
+      s_.peak_bytes = live_bytes_;
+      s_.peak_time_ns = ns > start_ns_ ? ns - start_ns_ : 0;
+      ++peak_epoch_;
     }
   }
   // Returns the blocks the removed allocation stood for (1 for a block of a full trace).
@@ -291,7 +292,7 @@ class HeapModel : public tf::RecordVisitor {
       HistogramBucket& b = lifetime_histogram_[Bucket(ns > born ? ns - born : 0)];
       b.blocks += blocks;
       b.bytes += it->second.bytes;
-      SiteStats& site = Site(it->second.stack);
+      SiteStats& site = SiteForChange(it->second.stack);
       site.live_bytes -= it->second.bytes;
       site.live_blocks -= blocks;
       site.total_lifetime_ns += (ns > born ? ns - born : 0) * blocks;
@@ -304,11 +305,9 @@ class HeapModel : public tf::RecordVisitor {
 
   TraceSummary& s_;
   TraceAnalysis* analysis_;
-  uint64_t stop_after_;
-  uint64_t events_ = 0;
-  uint64_t events_at_peak_ = 0;
   absl::flat_hash_map<uint64_t, LiveBlock> live_;
-  absl::flat_hash_map<uint64_t, SiteStats> sites_;
+  absl::flat_hash_map<uint64_t, TrackedSite> sites_;
+  uint64_t peak_epoch_ = 0;
   absl::flat_hash_map<uint32_t, ThreadState> threads_;
   absl::flat_hash_map<uint32_t, ThreadStats> thread_stats_;
   std::vector<HistogramBucket> size_histogram_ =
@@ -350,14 +349,6 @@ absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path) {
   if (!read.ok()) return read.status();
   analysis.summary.read = *read;
   model.Finish();
-  if (model.events_at_peak() > 0) {
-    TraceSummary scratch;
-    TraceAnalysis scratch_analysis;
-    HeapModel peak_pass(scratch, &scratch_analysis, model.events_at_peak());
-    if (auto again = ReadTraceInTimeOrder(path, peak_pass); !again.ok()) return again.status();
-    peak_pass.SnapshotPeak();
-    model.TakePeakFrom(peak_pass);
-  }
   model.MoveSitesTo(analysis.sites);
   return analysis;
 }

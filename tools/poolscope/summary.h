@@ -134,8 +134,8 @@ struct TraceAnalysis {
   std::vector<uint64_t> Frames(uint64_t stack) const;
 };
 
-// The summary plus per-site figures. Two passes over the file: the first finds the peak, the
-// second stops there to see which sites held it. Memory: live blocks, sites and stack nodes.
+// The summary plus per-site figures, in one pass (sites record their holding lazily at each
+// new peak). Memory: live blocks, sites and stack nodes.
 absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path);
 
 // A short, human-readable block of text (fits 100 columns).
