@@ -659,12 +659,10 @@ void SampleMemory(bool with_huge_pages) {
   tf::MemorySampleRecord s{};
   s.timestamp_ns = NowNs();
   if (ReadSmallFile("/proc/self/statm", text, sizeof(text)) > 0) {
-    unsigned long long size_pages = 0, resident_pages = 0;
-    const char* p = text;
-    size_pages = strtoull(p, const_cast<char**>(&p), 10);
-    resident_pages = strtoull(p, nullptr, 10);
-    (void)size_pages;
-    s.rss_bytes = resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    // statm: total pages, then resident pages.
+    char* resident = nullptr;
+    strtoull(text, &resident, 10);
+    s.rss_bytes = strtoull(resident, nullptr, 10) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   }
   if (with_huge_pages && ReadSmallFile("/proc/self/smaps_rollup", text, sizeof(text)) > 0) {
     if (const char* line = strstr(text, "AnonHugePages:")) {

@@ -30,13 +30,6 @@ constexpr Table kTables[] = {
 
 }  // namespace
 
-std::string HumanBytes(uint64_t n) {
-  if (n < 10 * 1024) return absl::StrCat(n, " B");
-  if (n < 10ULL * 1024 * 1024) return absl::StrFormat("%.1f KiB", n / 1024.0);
-  if (n < 10ULL * 1024 * 1024 * 1024) return absl::StrFormat("%.1f MiB", n / 1048576.0);
-  return absl::StrFormat("%.2f GiB", n / 1073741824.0);
-}
-
 FrameNamer ModuleOffsetNamer(const TraceAnalysis& analysis) {
   std::vector<ModuleInfo> modules = analysis.modules;
   return [modules](uint64_t address) {

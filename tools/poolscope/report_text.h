@@ -29,8 +29,6 @@ std::string FormatTextReport(const TraceAnalysis& analysis, const std::string& p
 std::string DescribeSite(const TraceAnalysis& analysis, const SiteStats& site,
                          const FrameNamer& name_frame);
 
-// "1.5 MiB", "820 B": sizes as people read them.
-std::string HumanBytes(uint64_t bytes);
 
 }  // namespace poolscope::analysis
 

@@ -323,14 +323,14 @@ class HeapModel : public tf::RecordVisitor {
   uint64_t last_ns_ = 0;
 };
 
-std::string Bytes(uint64_t n) {
+}  // namespace
+
+std::string HumanBytes(uint64_t n) {
   if (n < 10 * 1024) return absl::StrCat(n, " B");
   if (n < 10ULL * 1024 * 1024) return absl::StrFormat("%.1f KiB", n / 1024.0);
   if (n < 10ULL * 1024 * 1024 * 1024) return absl::StrFormat("%.1f MiB", n / 1048576.0);
   return absl::StrFormat("%.2f GiB", n / 1073741824.0);
 }
-
-}  // namespace
 
 absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
   TraceSummary summary;
@@ -366,19 +366,19 @@ std::vector<uint64_t> TraceAnalysis::Frames(uint64_t stack) const {
 
 std::string FormatSummary(const TraceSummary& s, const std::string& path) {
   std::string out;
-  absl::StrAppendFormat(&out, "trace      %s (%s, %d frames%s%s)\n", path, Bytes(s.read.file_bytes),
+  absl::StrAppendFormat(&out, "trace      %s (%s, %d frames%s%s)\n", path, HumanBytes(s.read.file_bytes),
                         s.read.frames, s.read.truncated ? ", TRUNCATED" : "",
                         s.read.corrupt_frames ? absl::StrCat(", ", s.read.corrupt_frames,
                                                              " corrupt frames skipped")
                                               : "");
   absl::StrAppendFormat(&out, "process    %d %s, engine %s%s\n", s.pid, s.executable, s.engine,
-                        s.sample_bytes ? absl::StrCat(", sampled every ", Bytes(s.sample_bytes))
+                        s.sample_bytes ? absl::StrCat(", sampled every ", HumanBytes(s.sample_bytes))
                                        : "");
   absl::StrAppendFormat(&out, "calls      %d allocations, %d frees, %d reallocs, %s allocated\n",
-                        s.allocations, s.frees, s.reallocations, Bytes(s.allocated_bytes));
-  absl::StrAppendFormat(&out, "peak heap  %s at %.3f s\n", Bytes(s.peak_bytes),
+                        s.allocations, s.frees, s.reallocations, HumanBytes(s.allocated_bytes));
+  absl::StrAppendFormat(&out, "peak heap  %s at %.3f s\n", HumanBytes(s.peak_bytes),
                         s.peak_time_ns / 1e9);
-  absl::StrAppendFormat(&out, "leaked     %s in %d blocks\n", Bytes(s.leaked_bytes),
+  absl::StrAppendFormat(&out, "leaked     %s in %d blocks\n", HumanBytes(s.leaked_bytes),
                         s.leaked_blocks);
   absl::StrAppendFormat(&out, "threads    %d; %d stack nodes; %d modules; %.3f s recorded; %s\n",
                         s.threads, s.stack_nodes, s.modules, s.duration_ns / 1e9,

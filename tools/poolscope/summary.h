@@ -138,6 +138,9 @@ struct TraceAnalysis {
 // new peak). Memory: live blocks, sites and stack nodes.
 absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path);
 
+// "1.5 MiB", "820 B": sizes as people read them.
+std::string HumanBytes(uint64_t bytes);
+
 // A short, human-readable block of text (fits 100 columns).
 std::string FormatSummary(const TraceSummary& summary, const std::string& path);
 

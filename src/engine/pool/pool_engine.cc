@@ -83,6 +83,15 @@ inline Block* CheckedBlock(Page* page, void* p, const char* call) {
   return block;
 }
 
+// The block `p` points to, marked free, or null (after reporting) when `p` may not be freed.
+inline Block* TakeBlock(Page* page, void* p, const char* call) {
+  Block* block = CheckedBlock(page, p, call);
+  if (block != nullptr) [[likely]] {
+    block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+  }
+  return block;
+}
+
 }  // namespace
 
 PoolEngine& PoolEngine::Instance() {
@@ -141,16 +150,18 @@ void* PoolEngine::AllocateAligned(size_t alignment, size_t size) {
   return large_.Allocate(size, alignment, false);
 }
 
-// Written so the pooled path is straight-line code with no register saves: everything else
-// is a call to a cold function.
 void PoolEngine::Free(void* p) {
   if (inside_engine) [[unlikely]] return FreeNested(p);
-  if (!arena.Contains(p)) [[unlikely]] return FreeOutsidePool(p);
   EngineEntry entry;
+  FreePooled(p);
+}
+
+// Straight-line code for a pooled block; everything else is a call to a cold function.
+void PoolEngine::FreePooled(void* p) {
+  if (!arena.Contains(p)) [[unlikely]] return FreeOutsidePool(p);
   Page* page = arena.PageOf(p);
-  Block* block = CheckedBlock(page, p, "free");
+  Block* block = TakeBlock(page, p, "free");
   if (block == nullptr) [[unlikely]] return;
-  block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
   Heap* heap = Heap::Current();
   if (page->heap.load(std::memory_order_relaxed) == heap) [[likely]] {
     heap->FreeLocal(page, block);
@@ -159,22 +170,8 @@ void PoolEngine::Free(void* p) {
   }
 }
 
-void PoolEngine::FreePooled(void* p) {
-  if (!arena.Contains(p)) return FreeOutsidePool(p);
-  Page* page = arena.PageOf(p);
-  Block* block = CheckedBlock(page, p, "free");
-  if (block == nullptr) return;
-  block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
-  Heap* heap = Heap::Current();
-  if (page->heap.load(std::memory_order_relaxed) == heap) {
-    heap->FreeLocal(page, block);
-  } else {
-    FreeRemote(page, block);
-  }
-}
-
+// Called inside an EngineEntry (Free's or Reallocate's).
 void PoolEngine::FreeOutsidePool(void* p) {
-  EngineEntry entry;
   // Past the pool every path may make system calls (munmap, process_vm_readv).
   int saved_errno = errno;
   if (!large_.Free(p)) FreeForeign(p);
@@ -184,17 +181,12 @@ void PoolEngine::FreeOutsidePool(void* p) {
 void PoolEngine::FreeNested(void* p) {
   if (arena.Contains(p)) {
     Page* page = arena.PageOf(p);
-    Block* block = CheckedBlock(page, p, "free");
-    if (block == nullptr) return;
-    block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
     // Even when this thread owns the page: the atomic list is the one safe to touch here.
-    FreeRemote(page, block);
+    if (Block* block = TakeBlock(page, p, "free")) FreeRemote(page, block);
   } else if (nested_reserve_.Owns(p)) {
     return;
   } else if (!large_.HeldByCurrentThread()) {
-    int saved_errno = errno;
-    if (!large_.Free(p)) FreeForeign(p);
-    errno = saved_errno;
+    FreeOutsidePool(p);
   }
   // Otherwise the interrupted call holds the large-block lock: the block is leaked, not risked.
 }

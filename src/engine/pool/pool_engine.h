@@ -39,7 +39,8 @@ class PoolEngine final : public Engine {
  private:
   void* ReallocateForeign(void* ptr, size_t size);
   void FreeForeign(void* ptr);
-  void FreePooled(void* ptr);  // Free without the nesting check, for callers inside the engine
+  // Free without the nesting check, for callers inside an EngineEntry.
+  [[gnu::always_inline]] inline void FreePooled(void* ptr);
   [[gnu::cold, gnu::noinline]] void FreeOutsidePool(void* ptr);
   [[gnu::cold, gnu::noinline]] void* AllocateNested(size_t size, size_t alignment);
   [[gnu::cold, gnu::noinline]] void FreeNested(void* ptr);
