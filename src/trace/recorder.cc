@@ -23,9 +23,12 @@
 #include "common/spinlock.h"
 #include "trace/output_path.h"
 #include "trace/sampler.h"
+#include "trace/stack_cache.h"
 #include "trace/stack_table.h"
 #include "trace/trace_file.h"
 #include "trace/unwinder.h"
+
+extern "C" void* __libc_stack_end;
 
 namespace poolscope::trace {
 
@@ -87,6 +90,7 @@ struct ThreadState {
   int last_depth = 0;  // the previous stack, whose outer nodes the next one may share
   uintptr_t last_frames[common::kMaxStackDepth] = {};
   uint64_t last_nodes[common::kMaxStackDepth] = {};
+  StackCache stack_cache;  // only its thread reads or fills it
 };
 
 struct Module {
@@ -132,6 +136,9 @@ struct Recorder {
   pthread_key_t thread_key = 0;
 
   StackTable stacks;
+  // +1 whenever the table is emptied (a fork child's new file must get every node again), so
+  // the threads' cached stack ids of the old table are never used.
+  uint32_t stack_generation = 1;
   std::atomic<bool> stack_cap_reported{false};
   std::atomic<uintptr_t>* sampled = nullptr;  // open addressing; 0 empty, 1 deleted
 
@@ -469,6 +476,32 @@ void OnThreadExit(void* value) {
 
 void StartFlusher();
 
+// The cache needs the bounds of the thread's stack. The main thread's ends at the loader's
+// __libc_stack_end and reaches down as far as its rlimit lets it grow.
+void ResetStackCache(ThreadState* t) {
+  uintptr_t low = 0, high = 0;
+  if (t->kernel_tid == static_cast<uint64_t>(getpid())) {
+    struct rlimit limit;
+    uintptr_t size = getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                         ? limit.rlim_cur
+                         : uintptr_t{1} << 30;
+    high = reinterpret_cast<uintptr_t>(__libc_stack_end);
+    low = high > size ? high - size : 0;
+  } else {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* address = nullptr;
+      size_t size = 0;
+      if (pthread_attr_getstack(&attr, &address, &size) == 0) {
+        low = reinterpret_cast<uintptr_t>(address);
+        high = low + size;
+      }
+      pthread_attr_destroy(&attr);
+    }
+  }
+  t->stack_cache.Reset(low, high);
+}
+
 ThreadState* StateForThisThread() {
   if (r.flusher_wanted.load(std::memory_order_relaxed)) [[unlikely]] {
     r.flusher_wanted.store(false);
@@ -504,6 +537,7 @@ ThreadState* StateForThisThread() {
   t->file_generation = 0;
   t->encoder.Reset();
   t->last_depth = 0;
+  ResetStackCache(t);
   t->sampler.Init(r.sample_bytes, r.sample_seed ^ (t->id * 0x9e3779b97f4a7c15ULL));
   t->sampler_started = false;
   thread_state = t;
@@ -581,16 +615,36 @@ uint64_t InternStackLocked(ThreadState* t, const uintptr_t* frames, int depth) {
   return depth > 0 ? nodes[0] : 0;
 }
 
-// Frames in libpoolscope itself are dropped wherever they are: the entry point and the
-// recorder on top, and the wrapper around main (process_api.cc) at the bottom.
-int CaptureCallerStack(uintptr_t* frames) {
+// The stack of the call being recorded: an id from the thread's cache, or the frames to
+// intern. Frames in libpoolscope itself are dropped wherever they are: the entry point and
+// the recorder on top, and the wrapper around main (process_api.cc) at the bottom.
+struct CallStack {
+  uintptr_t sp = 0;  // the recording function's frame: the cache's key
+  uint64_t id = 0;
+  int depth = 0;
+  uintptr_t frames[common::kMaxStackDepth];
+};
+
+void CaptureCallerStack(ThreadState* t, uintptr_t sp, CallStack* stack) {
+  stack->sp = sp;
+  stack->id = t->stack_cache.Find(sp, r.stack_generation);
+  if (stack->id != 0) return;
   uintptr_t raw[common::kMaxStackDepth + 16];
   int n = CaptureStack(raw, r.stack_depth + 16);
   int depth = 0;
   for (int i = 0; i < n && depth < r.stack_depth; ++i) {
-    if (raw[i] < own_text_begin || raw[i] >= own_text_end) frames[depth++] = raw[i];
+    if (raw[i] < own_text_begin || raw[i] >= own_text_end) stack->frames[depth++] = raw[i];
   }
-  return depth;
+  stack->depth = depth;
+}
+
+// Under the thread's lock, so the nodes precede the event naming them.
+uint64_t StackIdLocked(ThreadState* t, CallStack* stack) {
+  if (stack->id == 0 && stack->depth > 0) {
+    stack->id = InternStackLocked(t, stack->frames, stack->depth);
+    t->stack_cache.Remember(stack->sp, stack->frames, stack->depth, stack->id, r.stack_generation);
+  }
+  return stack->id;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -824,11 +878,11 @@ void StartBackgroundWork() {
 // record `put` builds from the encoder, the time and the stack id; a full buffer is flushed
 // and the record written again.
 template <typename Put>
-void WriteEvent(ThreadState* t, uint64_t now, const uintptr_t* frames, int depth, Put put) {
+void WriteEvent(ThreadState* t, uint64_t now, CallStack* call_stack, Put put) {
   common::SpinLockGuard guard(t->lock);
   if (!recording) return;
   EnsureThreadStartedLocked(t, now);
-  uint64_t stack = frames != nullptr ? InternStackLocked(t, frames, depth) : 0;
+  uint64_t stack = call_stack != nullptr ? StackIdLocked(t, call_stack) : 0;
   if (!put(t->encoder, now, stack)) {
     FlushThreadLocked(t);
     put(t->encoder, now, stack);
@@ -840,7 +894,7 @@ template <typename Put>
 void RecordInThisThread(Put put) {
   if (inside_recorder != 0) return;
   RecorderScope scope;
-  if (ThreadState* t = StateForThisThread()) WriteEvent(t, NowNs(), nullptr, 0, put);
+  if (ThreadState* t = StateForThisThread()) WriteEvent(t, NowNs(), nullptr, put);
 }
 
 void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
@@ -860,9 +914,9 @@ void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
     weight = t->sampler.TakeSample(sample_countdown, size);
     if (!RememberSampled(reinterpret_cast<uintptr_t>(p))) return;
   }
-  uintptr_t frames[common::kMaxStackDepth];
-  int depth = CaptureCallerStack(frames);
-  WriteEvent(t, NowNs(), frames, depth, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+  CallStack call_stack;
+  CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
+  WriteEvent(t, NowNs(), &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
     tf::AllocRecord a{now, reinterpret_cast<uint64_t>(p), size, stack, kind, weight};
     return weight != 0 ? e.PutSampledAlloc(a) : e.PutAlloc(a);
   });
@@ -889,9 +943,9 @@ void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
   RecorderScope scope;
   ThreadState* t = StateForThisThread();
   if (t == nullptr) return;
-  uintptr_t frames[common::kMaxStackDepth];
-  int depth = CaptureCallerStack(frames);
-  WriteEvent(t, started_ns, frames, depth, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+  CallStack call_stack;
+  CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
+  WriteEvent(t, started_ns, &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
     return e.PutRealloc({now, reinterpret_cast<uint64_t>(old_p), reinterpret_cast<uint64_t>(new_p),
                          size, stack});
   });
@@ -902,9 +956,9 @@ void RecordMmap(void* p, size_t length, int prot, int flags, int fd) {
   RecorderScope scope;
   ThreadState* t = StateForThisThread();
   if (t == nullptr) return;
-  uintptr_t frames[common::kMaxStackDepth];
-  int depth = CaptureCallerStack(frames);
-  WriteEvent(t, NowNs(), frames, depth, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+  CallStack call_stack;
+  CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
+  WriteEvent(t, NowNs(), &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
     return e.PutMmap({now, reinterpret_cast<uint64_t>(p), length, static_cast<uint64_t>(prot),
                       static_cast<uint64_t>(flags), fd, stack});
   });
@@ -996,12 +1050,14 @@ void ForkChild() {
   r.write_lock.ResetInChild();
   r.process_lock.ResetInChild();
   r.slots_lock.ResetInChild();
-  r.stacks.ResetInChild();
+  r.stacks.ClearInChild();
+  ++r.stack_generation;
   r.process_encoder->Reset();
   for (int i = 0; i < kMaxThreads; ++i) {
     if (r.slots[i] == nullptr) continue;
     r.slots[i]->lock.ResetInChild();
     r.slots[i]->encoder.Reset();
+    r.slots[i]->last_depth = 0;
     r.slot_in_use[i] = r.slots[i] == thread_state;
   }
   if (thread_state != nullptr) thread_state->kernel_tid = static_cast<uint64_t>(syscall(SYS_gettid));

@@ -17,6 +17,13 @@ bool StackTable::Init(size_t max_nodes) {
   return true;
 }
 
+void StackTable::ClearInChild() {
+  lock_.ResetInChild();
+  // Zero pages without touching them: the table may be large and mostly untouched.
+  madvise(table_, (mask_ + 1) * sizeof(Entry), MADV_DONTNEED);
+  next_id_ = 1;
+}
+
 uint64_t StackTable::Intern(uint64_t parent, uint64_t address, bool* created) {
   *created = false;
   uint64_t h = (parent * 0x9e3779b97f4a7c15ULL) ^ (address * 0xc2b2ae3d27d4eb4fULL);

@@ -25,7 +25,9 @@ class StackTable {
   uint64_t Intern(uint64_t parent, uint64_t address, bool* created);
 
   size_t nodes() const { return next_id_ - 1; }
-  void ResetInChild() { lock_.ResetInChild(); }
+  // A fork child writes a file of its own, which must get every node it names: the child
+  // starts from an empty table (ids restart, so callers must drop ids they cached).
+  void ClearInChild();
 
  private:
   struct Entry {

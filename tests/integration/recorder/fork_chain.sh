@@ -51,6 +51,8 @@ for name in "${!expected_file[@]}"; do
   expect_fact "$WORK/facts.$name" corrupt_frames 0 "$what"
   expect_fact "$WORK/facts.$name" truncated 0 "$what"
   expect_fact "$WORK/facts.$name" engine "$ENGINE" "$what"
+  # A forked child names stacks its parent saw first: its own file must define them again.
+  expect_fact "$WORK/facts.$name" unresolved_stacks 0 "$what"
   if ((ends[$image])); then
     expect_fact "$WORK/facts.$name" end_records 1 "$what"
     expect_fact "$WORK/facts.$name" exit_status 0 "$what"

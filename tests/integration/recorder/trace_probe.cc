@@ -67,11 +67,13 @@ class Facts : public tf::RecordVisitor {
   }
   void OnAlloc(uint32_t thread, const tf::AllocRecord& r) override {
     ++allocs;
+    stacks_used.insert(r.stack);
     threads.insert(thread);
     Seen(r.timestamp_ns);
   }
   void OnSampledAlloc(uint32_t thread, const tf::AllocRecord& r) override {
     ++sampled_allocs;
+    stacks_used.insert(r.stack);
     sampled_weight += r.weight;
     sampled_size += r.size;
     threads.insert(thread);
@@ -83,6 +85,7 @@ class Facts : public tf::RecordVisitor {
   }
   void OnRealloc(uint32_t, const tf::ReallocRecord& r) override {
     ++reallocs;
+    stacks_used.insert(r.stack);
     Seen(r.timestamp_ns);
   }
   void OnMmap(uint32_t, const tf::MmapRecord& r) override {
@@ -108,6 +111,22 @@ class Facts : public tf::RecordVisitor {
   void OnUnknown(uint32_t, uint64_t) override { ++unknown; }
 
   void Seen(uint64_t ns) { last_event_ns = std::max(last_event_ns, ns); }
+  // Stacks events name whose chain of nodes this trace does not define to the root (0,
+  // "unknown", aside).
+  size_t UnresolvedStacks() const {
+    size_t n = 0;
+    for (uint64_t id : stacks_used) {
+      for (int depth = 0; id != 0 && depth < 1024; ++depth) {
+        auto it = nodes.find(id);
+        if (it == nodes.end()) {
+          ++n;
+          break;
+        }
+        id = it->second.parent;
+      }
+    }
+    return n;
+  }
 
   struct Module {
     uint64_t base, size;
@@ -131,6 +150,7 @@ class Facts : public tf::RecordVisitor {
   std::vector<int> caps;
   std::vector<Module> modules;
   std::map<uint64_t, Node> nodes;
+  std::set<uint64_t> stacks_used;
 };
 
 an::TraceReadSummary ReadOrDie(const std::string& path, tf::RecordVisitor& visitor) {
@@ -171,9 +191,9 @@ int FactsMode(const std::string& path) {
          "\nmremap_new_bytes=%" PRIu64 "\n",
          facts.mmap_bytes, facts.munmaps, facts.mremaps, facts.mremap_new_bytes);
   printf("threads=%zu\nthread_starts=%" PRIu64 "\nthread_exits=%" PRIu64 "\nmodules=%" PRIu64
-         "\nstack_nodes=%" PRIu64 "\n",
+         "\nstack_nodes=%" PRIu64 "\nunresolved_stacks=%zu\n",
          facts.threads.size(), facts.thread_starts, facts.thread_exits, facts.module_loads,
-         facts.stack_nodes);
+         facts.stack_nodes, facts.UnresolvedStacks());
   printf("end_records=%" PRIu64 "\nexit_status=%" PRId64 "\n", facts.ends, facts.exit_status);
   std::string caps, marks;
   for (int c : facts.caps) {
