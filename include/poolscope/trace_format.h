@@ -5,13 +5,19 @@
 // frame (with its content checksum) holding records of a single thread. Frames are
 // self-delimiting: a process killed at any moment leaves a file readable up to its last
 // complete frame, and a corrupt frame can be skipped. Every frame decodes on its own: the
-// delta state of the encoding starts afresh in each.
+// delta state of the encoding starts afresh in each, and each says where its thread's block
+// numbering stands.
 //
-// A record is varint(type) varint(payload length) payload. Payload fields are unsigned LEB128
+// Inside a frame, fields are spread over streams by kind (ops, times, sizes, stacks, block
+// references), which compress far better apart than interleaved. Allocations, frees and
+// reallocs are usually recorded without addresses: a block is named by its thread and the
+// number of the allocation that made it. Every other record is a generic one, in the op
+// stream: varint(type) varint(payload length) payload. Payload fields are unsigned LEB128
 // varints, zigzag varints for deltas, and strings/bytes as varint length + bytes. A reader
-// skips records whose type it does not know (newer minor versions add types and append fields
-// to existing payloads; a reader ignores trailing fields it does not know). A change that old
-// readers would misread bumps the major version, and readers refuse newer majors.
+// skips generic records whose type it does not know (newer minor versions add types and
+// append fields to existing payloads; a reader ignores trailing fields it does not know). A
+// change that old readers would misread bumps the major version, and readers refuse newer
+// majors.
 //
 // Everything here is header-only, allocation-free and exception-free, so the preload library
 // can encode on its allocation path and the tools can decode with the same code.
@@ -26,7 +32,7 @@
 namespace poolscope::trace_format {
 
 inline constexpr char kFileMagic[8] = {'P', 'S', 'T', 'R', 'A', 'C', 'E', '\n'};
-inline constexpr uint16_t kMajorVersion = 1;
+inline constexpr uint16_t kMajorVersion = 2;
 inline constexpr uint16_t kMinorVersion = 0;
 
 struct FileHeader {
@@ -99,6 +105,7 @@ enum class Cap : uint8_t {
   kStackTable = 1,   // no room for new stacks: later allocations carry stack 0 (unknown)
   kThreadCount = 2,  // too many threads: later threads share id 0
   kWriteFailed = 3,  // the disk is full or the file unwritable: recording stopped
+  kBlockMap = 4,     // too many live blocks to number: later ones are recorded by address
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -250,24 +257,146 @@ inline bool GetVarint(const uint8_t** in, const uint8_t* end, uint64_t* v) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Blocks. Most allocations are recorded without their address: the n-th allocation recorded by
+// thread T is block (T, n), and frees and reallocs name blocks by that key. Readers see it in
+// the address fields of decoded records with bit 63 set (no user-space address has it), so they
+// match frees to allocations by one 64-bit value whichever way a block was recorded.
+
+inline constexpr uint64_t kBlockKeyBit = uint64_t{1} << 63;
+inline constexpr int kBlockSeqBits = 40;
+inline constexpr uint64_t kBlockSeqMask = (uint64_t{1} << kBlockSeqBits) - 1;
+inline constexpr uint32_t kMaxBlockThread = (1u << 22) - 1;
+
+inline uint64_t BlockKey(uint32_t thread, uint64_t seq) {
+  return kBlockKeyBit | (static_cast<uint64_t>(thread) << kBlockSeqBits) | (seq & kBlockSeqMask);
+}
+inline bool IsBlockKey(uint64_t v) { return (v & kBlockKeyBit) != 0; }
+inline uint32_t BlockThread(uint64_t key) {
+  return static_cast<uint32_t>((key & ~kBlockKeyBit) >> kBlockSeqBits);
+}
+inline uint64_t BlockSeq(uint64_t key) { return key & kBlockSeqMask; }
+
+// A frame's records are spread over streams, each holding one kind of field, so that each
+// compresses well on its own: an op byte per record, then timestamps, sizes, stack ids and
+// block references. Hot records (allocations, frees, reallocs by block) are an op byte plus
+// fields in the other streams; every other record is op 0 followed by type, length and payload
+// in the op stream itself.
+enum Stream : int { kOpStream, kTimeStream, kSizeStream, kStackStream, kRefStream, kStreamCount };
+
+inline constexpr uint8_t kOpRecord = 0x00;         // varint type, varint length, payload
+inline constexpr uint8_t kOpAlloc = 0x10;          // | AllocKind: Δtime; size; Δstack
+inline constexpr uint8_t kOpSampledAlloc = 0x20;   // | AllocKind: Δtime; size, weight; Δstack
+inline constexpr uint8_t kOpFree = 0x30;           // Δtime; block reference
+inline constexpr uint8_t kOpRealloc = 0x31;        // Δtime; old block reference; size; Δstack
+
+// Block references in the ref stream: varint v, and v & 3 says what follows.
+//   0: a block of the frame's own thread, (v >> 2) allocations before the next one;
+//   1: a block of thread v >> 2, its sequence number a zigzag delta from the previous such
+//      reference in the frame;
+//   2: an address (v >> 2): a block recorded with its address, or one this trace never saw.
+inline constexpr uint64_t kRefLocal = 0, kRefRemote = 1, kRefAddress = 2;
+
+// ---------------------------------------------------------------------------------------------
 // Encoding: appends records of one frame into a caller-provided buffer. Never allocates.
 
 class FrameEncoder {
  public:
-  FrameEncoder(uint8_t* buffer, size_t capacity) : begin_(buffer), end_(buffer + capacity), out_(buffer) {}
+  // `thread`: the thread whose frame this is (block references to its own blocks are short).
+  FrameEncoder(uint8_t* buffer, size_t capacity, uint32_t thread = 0)
+      : begin_(buffer), end_(buffer + capacity), thread_(thread) {
+    // The op stream also holds the large rare records (process, modules): it gets a quarter.
+    static constexpr size_t kShare[kStreamCount] = {4, 3, 4, 2, 3};
+    size_t usable = capacity > kDirectoryReserve ? capacity - kDirectoryReserve : 0;
+    uint8_t* at = buffer + (capacity > kDirectoryReserve ? kDirectoryReserve : capacity);
+    for (int i = 0; i < kStreamCount; ++i) {
+      streams_[i].begin = streams_[i].out = at;
+      at += usable * kShare[i] / 16;
+      streams_[i].end = i + 1 == kStreamCount ? end_ : at;
+    }
+  }
 
-  size_t size() const { return static_cast<size_t>(out_ - begin_); }
-  size_t room() const { return static_cast<size_t>(end_ - out_); }
-  const uint8_t* data() const { return begin_; }
-  // Starts a new frame in the same buffer: the delta state restarts too.
+  uint32_t thread() const { return thread_; }
+  void set_thread(uint32_t thread) { thread_ = thread; }
+  // The sequence number the next allocation by block will get; set only on an empty frame.
+  uint64_t next_seq() const { return next_seq_; }
+  void set_next_seq(uint64_t seq) { next_seq_ = first_seq_ = seq; }
+
+  bool empty() const {
+    for (const Out& s : streams_) {
+      if (s.out != s.begin) return false;
+    }
+    return true;
+  }
+  // Bytes of the frame as data() lays it out; 0 when nothing was put.
+  size_t size() const {
+    if (empty()) return 0;
+    uint8_t directory[kDirectoryReserve];
+    size_t n = Directory(directory);
+    for (const Out& s : streams_) n += static_cast<size_t>(s.out - s.begin);
+    return n;
+  }
+  // Lays the frame out contiguously (directory, then the streams) and returns it. Seals the
+  // frame: nothing may be put until Reset.
+  const uint8_t* data() {
+    uint8_t directory[kDirectoryReserve];
+    size_t n = Directory(directory);
+    uint8_t* start = streams_[0].begin - n;
+    memcpy(start, directory, n);
+    uint8_t* at = streams_[0].out;
+    for (int i = 1; i < kStreamCount; ++i) {
+      size_t length = static_cast<size_t>(streams_[i].out - streams_[i].begin);
+      memmove(at, streams_[i].begin, length);
+      at += length;
+    }
+    return start;
+  }
+  // Starts a new frame in the same buffer: the delta state restarts too; block numbering goes
+  // on from where the last frame left it.
   void Reset() {
-    out_ = begin_;
+    for (Out& s : streams_) s.out = s.begin;
+    first_seq_ = next_seq_;
     last_time_ = 0;
     last_address_ = 0;
     last_stack_ = 0;
+    last_remote_seq_ = 0;
   }
 
   // Each Put* returns false, writing nothing, when the record does not fit.
+
+  // An allocation named by block: it becomes block (thread, next_seq()). `weight` != 0 marks
+  // an allocation chosen by sampling, standing for `weight` bytes.
+  bool PutNextAlloc(uint64_t ns, uint64_t size, uint64_t stack, AllocKind kind, uint64_t weight = 0) {
+    if (!Room(1, kMaxVarintBytes, 2 * kMaxVarintBytes, kMaxVarintBytes, 0)) return false;
+    *streams_[kOpStream].out++ =
+        static_cast<uint8_t>((weight != 0 ? kOpSampledAlloc : kOpAlloc) | static_cast<uint8_t>(kind));
+    PutTime(ns);
+    Put(kSizeStream, size);
+    if (weight != 0) Put(kSizeStream, weight);
+    PutStack(stack);
+    ++next_seq_;
+    return true;
+  }
+  // A free of `block`: a BlockKey, or an address.
+  bool PutFreeOf(uint64_t ns, uint64_t block) {
+    if (!Room(1, kMaxVarintBytes, 0, 0, 2 * kMaxVarintBytes)) return false;
+    *streams_[kOpStream].out++ = kOpFree;
+    PutTime(ns);
+    PutRef(block);
+    return true;
+  }
+  // A realloc of `old_block` (a BlockKey or an address): the result is block (thread,
+  // next_seq()).
+  bool PutReallocOf(uint64_t ns, uint64_t old_block, uint64_t size, uint64_t stack) {
+    if (!Room(1, kMaxVarintBytes, kMaxVarintBytes, kMaxVarintBytes, 2 * kMaxVarintBytes)) return false;
+    *streams_[kOpStream].out++ = kOpRealloc;
+    PutTime(ns);
+    PutRef(old_block);
+    Put(kSizeStream, size);
+    PutStack(stack);
+    ++next_seq_;
+    return true;
+  }
+
   bool PutProcess(const ProcessRecord& r) {
     return Record(RecordType::kProcess, [&](Field& f) {
       f.U(r.pid).U(r.parent_pid).U(r.exec_generation).S(r.executable).S(r.command_line)
@@ -294,6 +423,8 @@ class FrameEncoder {
   bool PutStackNode(const StackNodeRecord& r) {
     return Record(RecordType::kStackNode, [&](Field& f) { f.U(r.id).U(r.parent).U(r.return_address); });
   }
+  // Allocations, frees and reallocs by address: blocks the recorder could not number (its
+  // block map was full), and hand-built traces.
   bool PutAlloc(const AllocRecord& r) {
     return Record(RecordType::kAlloc, [&](Field& f) {
       f.T(r.timestamp_ns, this).A(r.address, this).U(r.size).St(r.stack, this).U(static_cast<uint64_t>(r.kind));
@@ -342,17 +473,65 @@ class FrameEncoder {
   }
   // An arbitrary record, for tests of readers facing types they do not know.
   bool PutRaw(uint32_t type, const uint8_t* payload, size_t length) {
-    if (room() < 2 * kMaxVarintBytes + length) return false;
-    out_ = PutVarint(PutVarint(out_, type), length);
-    memcpy(out_, payload, length);
-    out_ += length;
+    if (!Room(1 + 2 * kMaxVarintBytes + length, 0, 0, 0, 0)) return false;
+    Out& ops = streams_[kOpStream];
+    *ops.out++ = kOpRecord;
+    ops.out = PutVarint(PutVarint(ops.out, type), length);
+    memcpy(ops.out, payload, length);
+    ops.out += length;
     return true;
   }
 
  private:
+  // Room before the op stream for the directory: count, first block number, stream lengths.
+  static constexpr size_t kDirectoryReserve = (2 + kStreamCount) * kMaxVarintBytes;
   // Writes fields into the payload area; a record's payload is at most this long unless the
   // caller says how long its strings make it.
   static constexpr size_t kFixedPayloadBound = 12 * kMaxVarintBytes;
+
+  struct Out {
+    uint8_t* begin = nullptr;
+    uint8_t* end = nullptr;
+    uint8_t* out = nullptr;
+  };
+
+  size_t Directory(uint8_t* out) const {
+    uint8_t* p = PutVarint(PutVarint(out, kStreamCount), first_seq_);
+    for (const Out& s : streams_) p = PutVarint(p, static_cast<uint64_t>(s.out - s.begin));
+    return static_cast<size_t>(p - out);
+  }
+
+  bool Room(size_t ops, size_t times, size_t sizes, size_t stacks, size_t refs) const {
+    const size_t need[kStreamCount] = {ops, times, sizes, stacks, refs};
+    for (int i = 0; i < kStreamCount; ++i) {
+      if (static_cast<size_t>(streams_[i].end - streams_[i].out) < need[i]) return false;
+    }
+    return true;
+  }
+  void Put(int stream, uint64_t v) { streams_[stream].out = PutVarint(streams_[stream].out, v); }
+  void PutTime(uint64_t ns) {
+    Put(kTimeStream, ZigZag(static_cast<int64_t>(ns - last_time_)));
+    last_time_ = ns;
+  }
+  void PutStack(uint64_t stack) {
+    Put(kStackStream, ZigZag(static_cast<int64_t>(stack - last_stack_)));
+    last_stack_ = stack;
+  }
+  void PutRef(uint64_t block) {
+    if (!IsBlockKey(block)) {
+      Put(kRefStream, (block << 2) | kRefAddress);
+      return;
+    }
+    uint32_t thread = BlockThread(block);
+    uint64_t seq = BlockSeq(block);
+    if (thread == thread_ && seq < next_seq_) {
+      Put(kRefStream, ((next_seq_ - seq) << 2) | kRefLocal);
+      return;
+    }
+    Put(kRefStream, (static_cast<uint64_t>(thread) << 2) | kRefRemote);
+    Put(kRefStream, ZigZag(static_cast<int64_t>(seq - last_remote_seq_)));
+    last_remote_seq_ = seq;
+  }
 
   class Field {
    public:
@@ -392,11 +571,12 @@ class FrameEncoder {
   template <typename Fill>
   bool Record(RecordType type, Fill fill, size_t payload_bound = kFixedPayloadBound) {
     // The payload is written after a maximal length prefix, then moved down to a minimal one.
-    if (room() < 2 * kMaxVarintBytes + payload_bound) return false;
+    if (!Room(1 + 2 * kMaxVarintBytes + payload_bound, 0, 0, 0, 0)) return false;
     uint64_t saved_time = last_time_;
     uint64_t saved_address = last_address_;
     uint64_t saved_stack = last_stack_;
-    uint8_t* type_end = PutVarint(out_, static_cast<uint32_t>(type));
+    Out& ops = streams_[kOpStream];
+    uint8_t* type_end = PutVarint(ops.out + 1, static_cast<uint32_t>(type));
     uint8_t* payload = type_end + kMaxVarintBytes;
     Field f(payload);
     fill(f);
@@ -407,18 +587,23 @@ class FrameEncoder {
       last_stack_ = saved_stack;
       return false;
     }
+    *ops.out = kOpRecord;
     uint8_t* length_end = PutVarint(type_end, length);
     memmove(length_end, payload, length);
-    out_ = length_end + length;
+    ops.out = length_end + length;
     return true;
   }
 
   uint8_t* begin_;
   uint8_t* end_;
-  uint8_t* out_;
+  Out streams_[kStreamCount];
+  uint32_t thread_;
+  uint64_t first_seq_ = 0;
+  uint64_t next_seq_ = 0;
   uint64_t last_time_ = 0;
   uint64_t last_address_ = 0;
   uint64_t last_stack_ = 0;
+  uint64_t last_remote_seq_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -523,20 +708,54 @@ enum class NextResult { kRecord, kEnd, kMalformed };
 class FrameDecoder {
  public:
   FrameDecoder() = default;
-  FrameDecoder(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
+  // `thread`: the frame's thread, which numbers the blocks its allocations make.
+  FrameDecoder(uint32_t thread, const uint8_t* data, size_t size) : thread_(thread) {
+    const uint8_t* p = data;
+    const uint8_t* end = data + size;
+    uint64_t count, length;
+    if (size == 0) return;  // an empty frame: no records
+    if (!GetVarint(&p, end, &count) || count < kStreamCount || count > 64 ||
+        !GetVarint(&p, end, &next_seq_)) {
+      broken_ = true;
+      return;
+    }
+    // Streams a newer minor version adds after ours are skipped whole.
+    uint64_t lengths[kStreamCount] = {};
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      if (!GetVarint(&p, end, &length) || length > static_cast<uint64_t>(end - p)) {
+        broken_ = true;
+        return;
+      }
+      if (i < kStreamCount) lengths[i] = length;
+      total += length;
+    }
+    if (total != static_cast<uint64_t>(end - p)) {
+      broken_ = true;
+      return;
+    }
+    for (int i = 0; i < kStreamCount; ++i) {
+      streams_[i].p = p;
+      streams_[i].end = p + lengths[i];
+      p += lengths[i];
+    }
+  }
 
   NextResult Next(DecodedRecord* r) {
-    if (p_ == end_) return NextResult::kEnd;
-    uint64_t type, length;
-    if (!GetVarint(&p_, end_, &type) || !GetVarint(&p_, end_, &length) ||
-        length > static_cast<uint64_t>(end_ - p_)) {
-      p_ = end_;
-      return NextResult::kMalformed;
-    }
-    Fields f(p_, p_ + length, this);
-    p_ += length;
-    r->type = static_cast<RecordType>(type);
+    if (broken_) return Broken();
+    In& ops = streams_[kOpStream];
+    if (ops.p == ops.end) return NextResult::kEnd;
+    uint8_t op = *ops.p++;
     r->unknown_type = 0;
+    if (op != kOpRecord) return Hot(op, r) ? NextResult::kRecord : Broken();
+    uint64_t type, length;
+    if (!GetVarint(&ops.p, ops.end, &type) || !GetVarint(&ops.p, ops.end, &length) ||
+        length > static_cast<uint64_t>(ops.end - ops.p)) {
+      return Broken();
+    }
+    Fields f(ops.p, ops.p + length, this);
+    ops.p += length;
+    r->type = static_cast<RecordType>(type);
     switch (r->type) {
       case RecordType::kProcess: {
         ProcessRecord& x = r->process;
@@ -637,15 +856,100 @@ class FrameDecoder {
         r->unknown_type = type;
         break;
     }
-    if (!f.ok()) {
-      p_ = end_;
-      return NextResult::kMalformed;
-    }
+    if (!f.ok()) return Broken();
     r->timestamp_ns = time_;
     return NextResult::kRecord;
   }
 
  private:
+  struct In {
+    const uint8_t* p = nullptr;
+    const uint8_t* end = nullptr;
+  };
+
+  NextResult Broken() {
+    broken_ = true;
+    return NextResult::kMalformed;
+  }
+
+  bool Get(int stream, uint64_t* v) { return GetVarint(&streams_[stream].p, streams_[stream].end, v); }
+  bool GetTime(uint64_t* ns) {
+    uint64_t v;
+    if (!Get(kTimeStream, &v)) return false;
+    *ns = time_ += static_cast<uint64_t>(UnZigZag(v));
+    return true;
+  }
+  bool GetStack(uint64_t* stack) {
+    uint64_t v;
+    if (!Get(kStackStream, &v)) return false;
+    *stack = stack_ += static_cast<uint64_t>(UnZigZag(v));
+    return true;
+  }
+  bool GetRef(uint64_t* block) {
+    uint64_t v;
+    if (!Get(kRefStream, &v)) return false;
+    switch (v & 3) {
+      case kRefLocal:
+        if ((v >> 2) == 0 || (v >> 2) > next_seq_) return false;
+        *block = BlockKey(thread_, next_seq_ - (v >> 2));
+        return true;
+      case kRefRemote: {
+        uint64_t delta;
+        if ((v >> 2) > kMaxBlockThread || !Get(kRefStream, &delta)) return false;
+        remote_seq_ += static_cast<uint64_t>(UnZigZag(delta));
+        *block = BlockKey(static_cast<uint32_t>(v >> 2), remote_seq_);
+        return true;
+      }
+      case kRefAddress:
+        *block = v >> 2;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // The compact records: an op byte here, their fields in the other streams.
+  bool Hot(uint8_t op, DecodedRecord* r) {
+    uint8_t kind = op & 0x0f;
+    switch (op & 0xf0) {
+      case kOpAlloc:
+      case kOpSampledAlloc: {
+        if (kind > static_cast<uint8_t>(AllocKind::kRealloc)) return false;
+        bool sampled = (op & 0xf0) == kOpSampledAlloc;
+        AllocRecord& a = r->alloc;
+        r->type = sampled ? RecordType::kSampledAlloc : RecordType::kAlloc;
+        a.kind = static_cast<AllocKind>(kind);
+        a.weight = 0;
+        if (!GetTime(&a.timestamp_ns) || !Get(kSizeStream, &a.size) ||
+            (sampled && !Get(kSizeStream, &a.weight)) || !GetStack(&a.stack)) {
+          return false;
+        }
+        a.address = BlockKey(thread_, next_seq_++);
+        break;
+      }
+      case 0x30:
+        if (op == kOpFree) {
+          r->type = RecordType::kFree;
+          if (!GetTime(&r->free.timestamp_ns) || !GetRef(&r->free.address)) return false;
+        } else if (op == kOpRealloc) {
+          ReallocRecord& x = r->realloc;
+          r->type = RecordType::kRealloc;
+          if (!GetTime(&x.timestamp_ns) || !GetRef(&x.old_address) || !Get(kSizeStream, &x.size) ||
+              !GetStack(&x.stack)) {
+            return false;
+          }
+          x.new_address = BlockKey(thread_, next_seq_++);
+        } else {
+          return false;
+        }
+        break;
+      default:
+        return false;
+    }
+    r->timestamp_ns = time_;
+    return true;
+  }
+
   // Reads fields of one payload. Missing trailing fields (an older writer) read as 0; ok()
   // goes false on broken ones. Timestamps, addresses and stacks are deltas carried by the
   // decoder from record to record.
@@ -680,8 +984,11 @@ class FrameDecoder {
     bool ok_ = true;
   };
 
-  const uint8_t* p_ = nullptr;
-  const uint8_t* end_ = nullptr;
+  In streams_[kStreamCount];
+  bool broken_ = false;
+  uint32_t thread_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t remote_seq_ = 0;
   uint64_t time_ = 0;
   uint64_t address_ = 0;
   uint64_t stack_ = 0;
@@ -690,7 +997,7 @@ class FrameDecoder {
 // Decodes the records of one frame in order; skipped types go to *unknown when given.
 inline DecodeResult DecodeFrame(uint32_t thread, const uint8_t* data, size_t size,
                                 RecordVisitor& visitor, UnknownRecordTypes* unknown = nullptr) {
-  FrameDecoder decoder(data, size);
+  FrameDecoder decoder(thread, data, size);
   DecodedRecord record;
   for (;;) {
     switch (decoder.Next(&record)) {

@@ -135,15 +135,10 @@ inline void TracedRelease(void* ptr) {
 
 inline void* TracedReallocate(void* ptr, size_t size) {
   if (!trace::recording) [[likely]] return Reallocate(ptr, size);
-  uint64_t started = trace::Timestamp();
+  if (ptr == nullptr) return Traced(Reallocate(nullptr, size), size, AllocKind::kRealloc);
+  trace::ReallocTicket ticket = trace::BeginRealloc(ptr);
   void* p = Reallocate(ptr, size);
-  if (ptr == nullptr) {
-    Traced(p, size, AllocKind::kRealloc);
-  } else if (size == 0) {
-    trace::RecordFree(ptr);
-  } else if (p != nullptr) {
-    trace::RecordRealloc(ptr, p, size, started);
-  }
+  trace::EndRealloc(ptr, ticket, p, size);
   return p;
 }
 

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/spinlock.h"
+#include "trace/block_map.h"
 #include "trace/output_path.h"
 #include "trace/sampler.h"
 #include "trace/stack_cache.h"
@@ -45,7 +46,7 @@ constexpr size_t kBufferBytes = size_t{256} << 10;
 constexpr size_t kProcessBufferBytes = size_t{64} << 10;
 constexpr int kMaxThreads = 4096;
 constexpr size_t kMaxStackNodes = size_t{1} << 22;
-constexpr size_t kSampledSlots = size_t{1} << 20;
+constexpr size_t kMaxNumberedBlocks = size_t{1} << 25;
 constexpr int kFlushIntervalMs = 250;
 constexpr int kHugePageSampleEvery = 4;  // flusher rounds between smaps_rollup reads
 constexpr int kMaxModules = 2048;
@@ -136,11 +137,12 @@ struct Recorder {
   pthread_key_t thread_key = 0;
 
   StackTable stacks;
+  BlockMap blocks;
+  std::atomic<bool> block_cap_reported{false};
   // +1 whenever the table is emptied (a fork child's new file must get every node again), so
   // the threads' cached stack ids of the old table are never used.
   uint32_t stack_generation = 1;
   std::atomic<bool> stack_cap_reported{false};
-  std::atomic<uintptr_t>* sampled = nullptr;  // open addressing; 0 empty, 1 deleted
 
   Module* modules = nullptr;
   int module_count = 0;
@@ -335,14 +337,16 @@ void WriteProcessRecordLocked() {
   p.start_realtime_ns = r.start_realtime_ns;
   p.start_monotonic_ns = r.start_monotonic_ns;
   p.sample_bytes = r.mode == common::TraceMode::kSampled ? r.sample_bytes : 0;
-  uint8_t buffer[sizeof(exe) + sizeof(command_line) + 512];
+  // Static (callers hold the write lock): inside malloc the stack may be small. The encoder
+  // gives its op stream a quarter of the buffer.
+  static uint8_t buffer[4 * (sizeof(exe) + sizeof(command_line) + 512)];
   tf::FrameEncoder encoder(buffer, sizeof(buffer));
   encoder.PutProcess(p);
   if (!r.writer->WriteFrame(0, encoder.data(), encoder.size())) StopRecording("write failed", errno);
 }
 
 void WriteModulesLocked() {
-  uint8_t buffer[kModulePathBytes + kMaxBuildId + 128];
+  static uint8_t buffer[4 * (kModulePathBytes + kMaxBuildId + 128)];  // under the write lock
   uint64_t now = NowNs();
   for (int i = 0; i < r.module_count; ++i) {
     const Module& m = r.modules[i];
@@ -451,7 +455,7 @@ void ScanModules() {
 // Threads.
 
 void FlushThreadLocked(ThreadState* t) {
-  if (t->encoder.size() == 0) return;
+  if (t->encoder.empty()) return;
   {
     common::SpinLockGuard write(r.write_lock);
     WriteFrameLocked(t->id, t->encoder.data(), t->encoder.size());
@@ -535,7 +539,9 @@ ThreadState* StateForThisThread() {
   t->id = r.next_thread_id.fetch_add(1, std::memory_order_relaxed);
   t->kernel_tid = static_cast<uint64_t>(syscall(SYS_gettid));
   t->file_generation = 0;
+  t->encoder.set_thread(t->id);
   t->encoder.Reset();
+  t->encoder.set_next_seq(0);
   t->last_depth = 0;
   ResetStackCache(t);
   t->sampler.Init(r.sample_bytes, r.sample_seed ^ (t->id * 0x9e3779b97f4a7c15ULL));
@@ -648,44 +654,39 @@ uint64_t StackIdLocked(ThreadState* t, CallStack* stack) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sampled blocks: a lock-free set of addresses, so a free can tell whether its block was
-// recorded without taking a lock.
-
-constexpr uintptr_t kDeleted = 1;
+// Blocks.
 
 bool InOurOwnProcessForCrash() { return static_cast<uint64_t>(getpid()) == r.pid; }
 
-size_t SampledSlot(uintptr_t p) { return ((p >> 4) * 0x9e3779b97f4a7c15ULL) >> 44; }
-
-// The counting filter (recorder.h) in front of the set: a free whose address has a zero
-// counter was never sampled — the answer for almost every free, from one load.
-bool RememberSampled(uintptr_t p) {
+// Sampled mode: the counting filter (recorder.h) in front of the block map, so a free whose
+// address has a zero counter is known unsampled from one load — the answer for almost every
+// free. False when the counter is saturated: the sample is dropped.
+bool MarkSampled(uintptr_t p) {
   std::atomic<uint8_t>& counter = sampled_filter[SampledFilterSlot(p)];
-  if (counter.load(std::memory_order_relaxed) == UINT8_MAX) return false;  // saturated: skip
+  if (counter.load(std::memory_order_relaxed) == UINT8_MAX) return false;
   counter.fetch_add(1, std::memory_order_relaxed);
-  for (size_t i = SampledSlot(p), probes = 0; probes < 64; i = (i + 1) & (kSampledSlots - 1), ++probes) {
-    uintptr_t seen = r.sampled[i].load(std::memory_order_relaxed);
-    if ((seen == 0 || seen == kDeleted) &&
-        r.sampled[i].compare_exchange_strong(seen, p, std::memory_order_relaxed)) {
-      return true;
-    }
-  }
-  counter.fetch_sub(1, std::memory_order_relaxed);
-  return false;
+  return true;
 }
 
-bool ForgetSampled(uintptr_t p) {
-  std::atomic<uint8_t>& counter = sampled_filter[SampledFilterSlot(p)];
-  if (counter.load(std::memory_order_relaxed) == 0) [[likely]] return false;
-  for (size_t i = SampledSlot(p), probes = 0; probes < 64; i = (i + 1) & (kSampledSlots - 1), ++probes) {
-    uintptr_t seen = r.sampled[i].load(std::memory_order_relaxed);
-    if (seen == 0) return false;
-    if (seen == p && r.sampled[i].compare_exchange_strong(seen, kDeleted, std::memory_order_relaxed)) {
-      counter.fetch_sub(1, std::memory_order_relaxed);
-      return true;
-    }
+void UnmarkSampled(uintptr_t p) {
+  sampled_filter[SampledFilterSlot(p)].fetch_sub(1, std::memory_order_relaxed);
+}
+
+void NoteBlockCap() {
+  if (!r.block_cap_reported.exchange(true)) {
+    PutProcessLevel([](tf::FrameEncoder& e) { return e.PutCapReached({NowNs(), tf::Cap::kBlockMap}); });
   }
-  return false;
+}
+
+// An allocation's record: by block number when the map takes it, else by address.
+bool PutAllocation(ThreadState* t, tf::FrameEncoder& e, uintptr_t p, uint64_t now, uint64_t size,
+                   uint64_t stack, tf::AllocKind kind, uint64_t weight) {
+  if (r.blocks.Insert(p, tf::BlockKey(t->id, e.next_seq()))) {
+    return e.PutNextAlloc(now, size, stack, kind, weight);
+  }
+  NoteBlockCap();
+  tf::AllocRecord a{now, p, size, stack, kind, weight};
+  return weight != 0 ? e.PutSampledAlloc(a) : e.PutAlloc(a);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -776,7 +777,7 @@ void FlushWithoutWaiting() {
   // WriteFrameLocked opens the file if this process has not yet (a fork child's first write).
   for (int i = 0; i < kMaxThreads; ++i) {
     ThreadState* t = r.slots[i];
-    if (t == nullptr || t->encoder.size() == 0 || !LockBriefly(t->lock)) continue;
+    if (t == nullptr || t->encoder.empty() || !LockBriefly(t->lock)) continue;
     WriteFrameLocked(t->id, t->encoder.data(), t->encoder.size());
     t->encoder.Reset();
     t->lock.Unlock();
@@ -850,8 +851,8 @@ void Start(const common::Config& config, const char* engine_name) {
   r.start_monotonic_ns = NowNs();
   r.process_buffer = static_cast<uint8_t*>(MapZeroed(kProcessBufferBytes));
   r.modules = static_cast<Module*>(MapZeroed(sizeof(Module) * kMaxModules));
-  r.sampled = static_cast<std::atomic<uintptr_t>*>(MapZeroed(sizeof(uintptr_t) * kSampledSlots));
-  if (r.process_buffer == nullptr || r.modules == nullptr || r.sampled == nullptr ||
+  r.blocks.Init(kMaxNumberedBlocks);
+  if (r.process_buffer == nullptr || r.modules == nullptr ||
       !r.stacks.Init(kMaxStackNodes) || pthread_key_create(&r.thread_key, OnThreadExit) != 0) {
     common::LogLine("cannot set up the recorder (out of memory); recording is off");
     return;
@@ -912,32 +913,59 @@ void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
       if (sample_countdown > 0) return;
     }
     weight = t->sampler.TakeSample(sample_countdown, size);
-    if (!RememberSampled(reinterpret_cast<uintptr_t>(p))) return;
+    if (!MarkSampled(reinterpret_cast<uintptr_t>(p))) return;
   }
   CallStack call_stack;
   CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
   WriteEvent(t, NowNs(), &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
-    tf::AllocRecord a{now, reinterpret_cast<uint64_t>(p), size, stack, kind, weight};
-    return weight != 0 ? e.PutSampledAlloc(a) : e.PutAlloc(a);
+    return PutAllocation(t, e, reinterpret_cast<uintptr_t>(p), now, size, stack, kind, weight);
   });
 }
+
+namespace {
+
+// `block`: the key the block map held, or the address of a block it never numbered.
+void WriteFree(uint64_t block) {
+  RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); });
+}
+
+// The block map's record of `p`, removed; in sampled mode 0 unless the block was sampled.
+uint64_t TakeBlock(uintptr_t p) {
+  uint64_t block = r.blocks.Take(p);
+  if (sampling && block != 0) UnmarkSampled(p);
+  return block;
+}
+
+}  // namespace
 
 void RecordFree(void* p) {
   if (inside_recorder != 0 || p == nullptr) return;
-  if (sampling && !ForgetSampled(reinterpret_cast<uintptr_t>(p))) return;
-  RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) {
-    return e.PutFree({now, reinterpret_cast<uint64_t>(p)});
-  });
+  auto address = reinterpret_cast<uintptr_t>(p);
+  uint64_t block = TakeBlock(address);
+  if (sampling && block == 0) return;
+  WriteFree(block != 0 ? block : address);
 }
 
-uint64_t Timestamp() { return NowNs(); }
+ReallocTicket BeginRealloc(void* old_p) {
+  if (inside_recorder != 0 || (sampling && SkipUnsampledFree(old_p))) return {0, NowNs()};
+  return {TakeBlock(reinterpret_cast<uintptr_t>(old_p)), NowNs()};
+}
 
-void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
+void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t size) {
   if (inside_recorder != 0) return;
-  if (sampling) {
-    // Sampling sees a realloc as the free of the old block and a new allocation.
-    RecordFree(old_p);
-    if (!SkipUnsampledAllocation(size)) RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
+  auto old_address = reinterpret_cast<uintptr_t>(old_p);
+  if (new_p == nullptr && size != 0) {
+    // Failed: the old block lives on, under its old name.
+    if (ticket.block != 0 && r.blocks.Insert(old_address, ticket.block) && sampling) {
+      MarkSampled(old_address);
+    }
+    return;
+  }
+  uint64_t old_block = ticket.block != 0 ? ticket.block : old_address;
+  if (sampling || new_p == nullptr) {
+    // realloc(p, 0) is a free; sampling sees a realloc as a free and a new allocation.
+    if (!sampling || ticket.block != 0) WriteFree(old_block);
+    if (new_p != nullptr && !SkipUnsampledAllocation(size)) RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
     return;
   }
   RecorderScope scope;
@@ -945,9 +973,13 @@ void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns) {
   if (t == nullptr) return;
   CallStack call_stack;
   CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
-  WriteEvent(t, started_ns, &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
-    return e.PutRealloc({now, reinterpret_cast<uint64_t>(old_p), reinterpret_cast<uint64_t>(new_p),
-                         size, stack});
+  auto new_address = reinterpret_cast<uintptr_t>(new_p);
+  WriteEvent(t, ticket.started_ns, &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+    if (r.blocks.Insert(new_address, tf::BlockKey(t->id, e.next_seq()))) {
+      return e.PutReallocOf(now, old_block, size, stack);
+    }
+    NoteBlockCap();
+    return e.PutRealloc({now, old_block, new_address, size, stack});
   });
 }
 
@@ -1035,10 +1067,12 @@ void ForkPrepare() {
   if (!recording) return;
   r.process_lock.LockForFork();
   r.write_lock.LockForFork();
+  r.blocks.LockForFork();
 }
 
 void ForkParent() {
   if (!recording) return;
+  r.blocks.AfterForkInParent();
   r.write_lock.Unlock();
   r.process_lock.Unlock();
 }
@@ -1052,6 +1086,7 @@ void ForkChild() {
   r.slots_lock.ResetInChild();
   r.stacks.ClearInChild();
   ++r.stack_generation;
+  r.blocks.ResetInChild();
   r.process_encoder->Reset();
   for (int i = 0; i < kMaxThreads; ++i) {
     if (r.slots[i] == nullptr) continue;

@@ -54,9 +54,15 @@ void StartBackgroundWork();
 // called only once SkipUnsampledAllocation said no (the countdown is already charged).
 void RecordAlloc(void* p, size_t size, trace_format::AllocKind kind);
 void RecordFree(void* p);
-// `started_ns`: Timestamp() taken before the realloc call released the old block.
-void RecordRealloc(void* old_p, void* new_p, size_t size, uint64_t started_ns);
-uint64_t Timestamp();
+// A realloc in two steps. BeginRealloc, before the call, takes the old block's record while
+// no other thread can have been given its address; EndRealloc, after it, records the outcome
+// (a failure gives the old block its record back; size 0 is a free).
+struct ReallocTicket {
+  uint64_t block;       // the old block's key, 0 when it has none
+  uint64_t started_ns;  // the realloc's time: before it released the old block
+};
+ReallocTicket BeginRealloc(void* old_p);
+void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t size);
 void RecordMark(const char* name);
 // The program's own mappings (mmap, munmap, mremap), from interpose/mmap_api.cc.
 void RecordMmap(void* p, size_t length, int prot, int flags, int fd);

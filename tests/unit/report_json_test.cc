@@ -168,7 +168,7 @@ TEST(JsonReport, SummaryTraceAndProcess) {
   ExpectIn(json, R"(
   "trace": {
     "path": "scenario.trace",
-    "format_version": "1.)");
+    "format_version": ")" + std::to_string(trace_format::kMajorVersion) + ".");
   ExpectIn(json, R"("truncated": false,
     "corrupt_frames": 0,)");
 }

@@ -158,6 +158,72 @@ TEST(TraceFormat, EveryRecordTypeRoundTrips) {
   std::remove(path.c_str());
 }
 
+// Allocations named by block: thread 3 numbers its blocks on from frame to frame; frees and
+// reallocs name them as local, remote (another thread's) or by address.
+TEST(TraceFormat, BlockNumberedRecordsRoundTripAcrossFrames) {
+  std::string path = TempPath();
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+  trace::TraceFileWriter writer;
+  ASSERT_TRUE(writer.Open(fd));
+  std::vector<uint8_t> buffer(1 << 16);
+  FrameEncoder e(buffer.data(), buffer.size(), 3);
+  e.set_next_seq(100);
+  ASSERT_TRUE(e.PutNextAlloc(1000, 24, 5, AllocKind::kMalloc));           // block (3, 100)
+  ASSERT_TRUE(e.PutNextAlloc(1000, 4096, 6, AllocKind::kNew, 524288));    // sampled: (3, 101)
+  ASSERT_TRUE(e.PutFreeOf(2024, BlockKey(3, 100)));
+  ASSERT_TRUE(writer.WriteFrame(3, e.data(), e.size()));
+  e.Reset();
+  EXPECT_EQ(e.next_seq(), 102u);
+  ASSERT_TRUE(e.PutReallocOf(3048, BlockKey(3, 101), 8192, 6));  // (3, 101) -> (3, 102)
+  ASSERT_TRUE(e.PutFreeOf(3048, BlockKey(7, 5)));                 // another thread's blocks
+  ASSERT_TRUE(e.PutFreeOf(3048, BlockKey(7, 4)));
+  ASSERT_TRUE(e.PutFreeOf(4072, 0x7f0000001230));                 // a block never numbered
+  ASSERT_TRUE(e.PutNextAlloc(4072, 1, 0, AllocKind::kAligned));   // (3, 103)
+  ASSERT_TRUE(e.PutFreeOf(5096, BlockKey(3, 102)));
+  ASSERT_TRUE(writer.WriteFrame(3, e.data(), e.size()));
+  close(fd);
+
+  Collector c;
+  auto summary = ReadTrace(path, c);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->corrupt_frames, 0u);
+  auto key = [](uint32_t thread, uint64_t seq) { return std::to_string(BlockKey(thread, seq)); };
+  EXPECT_EQ(c.lines, (std::vector<std::string>{
+                         "6 3 1000 " + key(3, 100) + " 24 5 0 ",
+                         "7 3 1000 " + key(3, 101) + " 4096 6 3 524288 ",
+                         "8 3 2024 " + key(3, 100) + " ",
+                         "9 3 3048 " + key(3, 101) + " " + key(3, 102) + " 8192 6 ",
+                         "8 3 3048 " + key(7, 5) + " ",
+                         "8 3 3048 " + key(7, 4) + " ",
+                         "8 3 4072 " + std::to_string(0x7f0000001230) + " ",
+                         "6 3 4072 " + key(3, 103) + " 1 0 2 ",
+                         "8 3 5096 " + key(3, 102) + " ",
+                     }));
+  std::remove(path.c_str());
+}
+
+TEST(TraceFormat, BlockKeysNeverLookLikeAddresses) {
+  uint64_t key = BlockKey(kMaxBlockThread, kBlockSeqMask);
+  EXPECT_TRUE(IsBlockKey(key));
+  EXPECT_EQ(BlockThread(key), kMaxBlockThread);
+  EXPECT_EQ(BlockSeq(key), kBlockSeqMask);
+  EXPECT_FALSE(IsBlockKey(0x7fffffffffffULL));  // the top of user space
+}
+
+TEST(TraceFormat, ABrokenBlockReferenceMakesTheFrameMalformed) {
+  std::vector<uint8_t> buffer(1024);
+  FrameEncoder e(buffer.data(), buffer.size(), 2);
+  // A local reference to a block numbered before the thread's first: impossible.
+  ASSERT_TRUE(e.PutNextAlloc(1, 8, 0, AllocKind::kMalloc));
+  ASSERT_TRUE(e.PutFreeOf(2, BlockKey(2, 0)));
+  std::vector<uint8_t> frame(e.data(), e.data() + e.size());
+  // The ref stream is last: its one byte says "local, 1 back". Make it 5 back.
+  frame.back() = 5 << 2;
+  Collector c;
+  EXPECT_EQ(DecodeFrame(2, frame.data(), frame.size(), c), DecodeResult::kMalformed);
+  EXPECT_EQ(c.lines.size(), 1u);  // the allocation before it was delivered
+}
+
 TEST(TraceFormat, VarintsRoundTripAtEveryLength) {
   for (uint64_t v : {0ULL, 1ULL, 127ULL, 128ULL, 16383ULL, 16384ULL, (1ULL << 35) - 1,
                      1ULL << 56, ~0ULL}) {
@@ -214,7 +280,7 @@ TEST(TraceFormat, MissingTrailingFieldsFromAnOlderWriterReadAsZero) {
   uint8_t payload[8];
   uint8_t* p = PutVarint(payload, ZigZag(7));
   p = PutVarint(p, ZigZag(0x40));
-  std::vector<uint8_t> buffer(64);
+  std::vector<uint8_t> buffer(1024);
   FrameEncoder e(buffer.data(), buffer.size());
   e.PutRaw(static_cast<uint32_t>(RecordType::kAlloc), payload, static_cast<size_t>(p - payload));
   Collector c;

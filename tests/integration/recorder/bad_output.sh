@@ -7,7 +7,7 @@
 #   cli         the same through `poolscope run -o /proc/nope/%p.trace`: the program's status
 #               and stdout, the library's one line, and no claim that a trace was written.
 #   full-disk   the trace on a 256 KiB tmpfs (needs root to mount; skipped otherwise) with a
-#               workload whose trace is ~0.5 MiB: stdout and status as without the library, one
+#               workload whose trace is ~0.6 MiB: stdout and status as without the library, one
 #               line on stderr, and the partial trace readable: no corrupt frame, its Process
 #               record first, and its events so far.
 source "$(dirname "$0")/../harness.sh"
@@ -30,11 +30,11 @@ try_mount() {
   mounts+=("$1")
 }
 
-# The full-disk workload must trace well over 256 KiB (about 0.5 MiB here). Without meson's
+# The full-disk workload must trace well over 256 KiB (about 0.6 MiB here). Without meson's
 # MALLOC_PERTURB_, glibc does not fill its many large blocks: the plain and libc runs stay fast.
 unset MALLOC_PERTURB_
 steps=20000
-[[ $case_name != full-disk ]] || steps=80000
+[[ $case_name != full-disk ]] || steps=200000
 run_captured "$WORK/plain" "$prog" "$steps"
 [[ $(cat "$WORK/plain/status") == 0 && ! -s $WORK/plain/stderr ]] || fail "the plain run failed"
 
