@@ -203,7 +203,7 @@ absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
           if (!(*scanner)->Read(f, s.raw)) continue;
           ++summary.frames;
           s.frame_sequence = f.header.sequence;
-          s.decoder = tf::FrameDecoder(s.raw.data(), s.raw.size());
+          s.decoder = tf::FrameDecoder(f.header.thread, s.raw.data(), s.raw.size());
           break;
       }
     }
