@@ -623,5 +623,83 @@ PY
   check_dom "$WORK/dom-broken.html" peak || fail "a script error was not caught"
 }
 
+# --- the progress bar while traces are read --------------------------------------------------
+
+# check_progress FILE WIDTH NAME...: FILE holds what a verb wrote to stderr: for each NAME, in
+# order, progress lines "reading NAME [##--]  N%  X of Y", redrawn in place with \r, exactly
+# WIDTH columns, then erased (spaces, then \r) — and nothing else.
+check_progress() {
+  "$PYTHON" - "$@" <<'PY'
+import re, sys
+stream = open(sys.argv[1], encoding="utf-8", newline="").read()
+width, names = int(sys.argv[2]), sys.argv[3:]
+line = re.compile(r"reading (\S+) \[(#*)(-*)\] +(\d+)%  [\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB) *$")
+erase = "\r" + " " * width + "\r"
+bars = []  # [name, percentages, erased] per bar
+while stream:
+    if stream.startswith(erase):
+        assert bars and bars[-1][1] and not bars[-1][2], "erased, but nothing to erase"
+        bars[-1][2] = True
+        stream = stream[len(erase):]
+        continue
+    assert stream.startswith("\r"), "not drawn in place: %r" % stream[:200]
+    part, _, rest = stream[1:].partition("\r")
+    stream = "\r" + rest if rest or _ else ""
+    assert len(part) == width, "%d columns, not %d: %r" % (len(part), width, part)
+    m = line.match(part)
+    assert m, "not a progress line: %r" % part
+    if not bars or bars[-1][2]:
+        bars.append([m.group(1), [], False])
+    assert bars[-1][0] == m.group(1), part
+    bars[-1][1].append(int(m.group(4)))
+assert [b[0] for b in bars] == names, ([b[0] for b in bars], names)
+for name, percents, erased in bars:
+    assert erased and percents == sorted(percents), (name, percents, erased)
+    print("%s: %d progress lines (%s%%), then erased" % (name, len(percents),
+          ", ".join(map(str, percents))))
+PY
+}
+
+# on_terminal OUT CMD...: runs CMD with stdout into OUT and stderr on a pseudo-terminal of 72
+# columns, whose output goes to $WORK/tty.
+on_terminal() {
+  local out=$1 cmd
+  shift
+  printf -v cmd '%q ' "$@"
+  script -qfec "stty cols 72; $cmd >$(printf %q "$out")" /dev/null >"$WORK/tty" </dev/null ||
+    fail "'$*' failed on a terminal: $(cat "$WORK/tty")"
+}
+
+case_progress() {
+  command -v script >/dev/null || skip "no script(1) (util-linux) to give the CLI a terminal"
+  # A trace over 64 MiB, which a terminal gets a bar for from the start (smaller ones only after
+  # half a second, which a test cannot count on).
+  "$CLI" run --engine libc -o "$WORK/big.trace" -- \
+    "$POOLSCOPE_TEST_BIN/bench/bench_small_churn" 8000000 1000 >/dev/null 2>&1 ||
+    fail "could not record the big trace"
+  (($(stat -c %s "$WORK/big.trace") >= 64 << 20)) ||
+    fail "the trace is only $(stat -c %s "$WORK/big.trace") bytes"
+  on_terminal "$WORK/tty.out" "$CLI" report "$WORK/big.trace"
+  check_progress "$WORK/tty" 71 big.trace || fail "no proper progress bar on the terminal"
+  # Not a terminal: nothing, and the same report.
+  expect_status 0 "$CLI" report "$WORK/big.trace"
+  [[ ! -s $WORK/err ]] || fail "stderr is a file, yet: $(head -c 300 "$WORK/err" | od -c | head)"
+  cmp -s "$WORK/out" "$WORK/tty.out" || fail "the report differs on a terminal"
+  on_terminal "$WORK/tty.out" "$CLI" report --no-progress "$WORK/big.trace"
+  [[ ! -s $WORK/tty ]] || fail "--no-progress, yet: $(head -c 300 "$WORK/tty" | od -c | head)"
+
+  # --progress draws it anyway, for every verb that reads traces, one bar per trace.
+  make_trace
+  local name=${TRACE##*/}
+  expect_status 0 "$CLI" export "$TRACE" --format folded --progress
+  check_progress "$WORK/err" 80 "$name" || fail "export --progress"
+  expect_status 0 "$CLI" check --progress "$TRACE" --max-peak 1GiB
+  check_progress "$WORK/err" 80 "$name" || fail "check --progress"
+  expect_status 0 "$CLI" diff "$TRACE" --progress "$WORK/big.trace"
+  check_progress "$WORK/err" 80 "$name" big.trace || fail "diff --progress"
+  expect_status 0 "$CLI" --help
+  expect_in "$WORK/out" "--progress"
+}
+
 "case_${1:?case name}"
 echo "ok: cli $1"
