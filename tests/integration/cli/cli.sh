@@ -209,15 +209,14 @@ case_check() {
   expect_in "$WORK/err" "no budget given"
 }
 
-# validate_json FILE...: against docs/report.schema.json with ajv (npm), installed on first use
-# into the build tree; the case is skipped, with the reason, when ajv cannot be installed.
+# validate_json FILE...: against docs/report.schema.json with ajv (npm); the case is skipped,
+# with the reason, when ajv is not installed.
 validate_json() {
-  local here rc=0
-  here=$(cd "$(dirname "$0")" && pwd)
-  bash "$here/validate_schema.sh" "$POOLSCOPE_TEST_BIN/npm-ajv" \
-    "$here/../../../docs/report.schema.json" "$@" >"$WORK/validate" 2>&1 || rc=$?
-  [[ $rc == 77 ]] && skip "$(cat "$WORK/validate")"
-  [[ $rc == 0 ]] || { cat "$WORK/validate" >&2; fail "the JSON report does not match the schema"; }
+  npm_modules ajv
+  local here
+  here=$(dirname "$0")
+  node "$here/validate_schema.js" "$NODE_MODULES" "$here/../../../docs/report.schema.json" "$@" \
+    >"$WORK/validate" 2>&1 || { cat "$WORK/validate" >&2; fail "the JSON report does not match the schema"; }
   cat "$WORK/validate"
 }
 
@@ -347,14 +346,16 @@ case_diff() {
 
 # --- export formats, each read back by a consumer that is not ours ---------------------------
 
-# Sets NODE_MODULES to the pinned npm packages (npm_deps.sh installs them into the build tree
-# on first use); skips the case, with the reason, when they cannot be had.
-export_npm_deps() {
+# npm_modules PACKAGE...: sets NODE_MODULES to the pinned npm packages scripts/setup.sh
+# installs into the checkout's .npm-deps; skips the case, with the reason, when one is missing.
+npm_modules() {
   [[ -x /usr/bin/node ]] || skip "no /usr/bin/node on this machine"
-  local dir=$POOLSCOPE_TEST_BIN/npm-export
-  bash "$(dirname "$0")/npm_deps.sh" "$dir" >"$WORK/npm" 2>&1 ||
-    skip "the npm packages could not be installed: $(tail -3 "$WORK/npm" | tr '\n' ' ')"
-  NODE_MODULES=$dir/node_modules
+  NODE_MODULES=$(cd "$(dirname "$0")/../../.." && pwd)/.npm-deps/node_modules
+  local p
+  for p in "$@"; do
+    [[ -f $NODE_MODULES/$p/package.json ]] ||
+      skip "the npm package $p is not in $NODE_MODULES (scripts/setup.sh installs it)"
+  done
 }
 
 # The text report's figures (R_*) and the exact sums of the folded export (F_*).
@@ -400,7 +401,7 @@ PY
 }
 
 case_export_pprof() {
-  export_npm_deps
+  npm_modules pprof-format
   make_trace
   export_totals
   expect_status 0 "$CLI" export "$TRACE" --format pprof -o "$WORK/heap.pb.gz"
@@ -428,7 +429,7 @@ PY
 }
 
 case_export_speedscope() {
-  export_npm_deps
+  npm_modules speedscope ajv
   make_trace
   export_totals
   expect_status 0 "$CLI" export "$TRACE" --format speedscope -o "$WORK/s.speedscope.json"
