@@ -22,8 +22,8 @@ namespace tf = poolscope::trace_format;
 namespace {
 
 struct Module {
-  uint64_t bias = 0;  // the load address, as the recorder records it (l_addr)
-  uint64_t size = 0;  // span of the PT_LOAD segments
+  uint64_t bias = 0;                      // the load address, as the recorder records it (l_addr)
+  uint64_t size = 0;                      // span of the PT_LOAD segments
   uint64_t text_start = 0, text_end = 0;  // the executable segment, runtime addresses
   std::string build_id;
 };

@@ -764,7 +764,7 @@ struct Symbolizer::Impl {
   BlockArena<SymbolizedFrame> frames;
   std::vector<SymbolizedFrame> resolving;  // the address being resolved
   absl::flat_hash_map<const void*, std::unique_ptr<UnitIndex>> units;
-  StringPool strings;  // function and file names
+  StringPool strings;                                            // function and file names
   absl::flat_hash_map<const char*, std::string_view> demangled;  // by the raw name's address
   // By the addresses of the raw name and of its unit's compilation directory.
   absl::flat_hash_map<std::pair<const char*, const char*>, std::string_view> file_names;

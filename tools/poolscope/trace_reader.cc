@@ -107,7 +107,9 @@ class FrameScanner {
  private:
   FrameScanner(std::unique_ptr<FILE, FileCloser> file, TraceReadSummary& summary,
                const std::string& path)
-      : file_(std::move(file)), summary_(summary), offset_(sizeof(tf::FileHeader)),
+      : file_(std::move(file)),
+        summary_(summary),
+        offset_(sizeof(tf::FileHeader)),
         progress_(ProgressBar::ForTrace(path, summary.file_bytes)) {}
 
   // Lost framing: look for the next frame magic after where this header claimed to start. A
