@@ -663,7 +663,7 @@ struct Symbolizer::Impl {
   }
 
   // The frames of `return_address`, stored for the Symbolizer's life.
-  std::span<const SymbolizedFrame> Resolve(uint64_t return_address) {
+  std::span<const SymbolizedFrame> ResolveAndKeep(uint64_t return_address) {
     resolving.clear();
     Resolve(return_address, resolving);
     SymbolizedFrame* kept = frames.Allocate(resolving.size());
@@ -783,7 +783,7 @@ void Symbolizer::AddModule(uint64_t load_address, uint64_t size, std::string_vie
 
 std::span<const SymbolizedFrame> Symbolizer::Symbolize(uint64_t return_address) {
   auto [it, inserted] = impl_->cache.try_emplace(return_address);
-  if (inserted) it->second = impl_->Resolve(return_address);
+  if (inserted) it->second = impl_->ResolveAndKeep(return_address);
   return it->second;
 }
 

@@ -216,7 +216,10 @@ validate_json() {
   local here
   here=$(dirname "$0")
   node "$here/validate_schema.js" "$NODE_MODULES" "$here/../../../docs/report.schema.json" "$@" \
-    >"$WORK/validate" 2>&1 || { cat "$WORK/validate" >&2; fail "the JSON report does not match the schema"; }
+    >"$WORK/validate" 2>&1 || {
+    cat "$WORK/validate" >&2
+    fail "the JSON report does not match the schema"
+  }
   cat "$WORK/validate"
 }
 
@@ -624,7 +627,7 @@ PY
   check_dom "$WORK/dom-broken.html" peak || fail "a script error was not caught"
 }
 
-# --- the progress bar while traces are read --------------------------------------------------
+# --- the progress bar while traces are read -------------------------------------------------
 
 # check_progress FILE WIDTH NAME...: FILE holds what a verb wrote to stderr: for each NAME, in
 # order, progress lines "reading NAME [##--]  N%  X of Y", redrawn in place with \r, exactly
@@ -634,7 +637,8 @@ check_progress() {
 import re, sys
 stream = open(sys.argv[1], encoding="utf-8", newline="").read()
 width, names = int(sys.argv[2]), sys.argv[3:]
-line = re.compile(r"reading (\S+) \[(#*)(-*)\] +(\d+)%  [\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB) *$")
+size = r"[\d.]+ (B|KiB|MiB)"
+line = re.compile(r"reading (\S+) \[(#*)(-*)\] +(\d+)%%  %s of %s *$" % (size, size))
 erase = "\r" + " " * width + "\r"
 bars = []  # [name, percentages, erased] per bar
 while stream:
@@ -673,6 +677,8 @@ on_terminal() {
 
 case_progress() {
   command -v script >/dev/null || skip "no script(1) (util-linux) to give the CLI a terminal"
+  script -qfec true /dev/null >/dev/null 2>&1 </dev/null ||
+    skip "script(1) cannot open a pseudo-terminal here (no /dev/pts?)"
   # A trace over 64 MiB, which a terminal gets a bar for from the start (smaller ones only after
   # half a second, which a test cannot count on).
   "$CLI" run --engine libc -o "$WORK/big.trace" -- \
