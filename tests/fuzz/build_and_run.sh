@@ -48,10 +48,11 @@ common=(-std=c++20 -g -O1 -fno-omit-frame-pointer -I"$root/include" -I"$root/src
         -I"$root/tools/poolscope" $absl_cflags)
 
 echo "== building the fuzzer in $work"
-# The reader and the heap model, exactly as the tools build them; nothing else is needed.
+# The reader (with its progress bar, off here) and the heap model, exactly as the tools build
+# them; nothing else is needed.
 "$cxx" "${common[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   "$here/trace_reader_fuzzer.cc" "$root/tools/poolscope/trace_reader.cc" \
-  "$root/tools/poolscope/summary.cc" \
+  "$root/tools/poolscope/progress.cc" "$root/tools/poolscope/summary.cc" \
   $absl_libs $zstd_libs -o "$work/trace_reader_fuzzer"
 
 echo "== seeding the corpus"

@@ -16,6 +16,7 @@
 #include "export_folded.h"
 #include "export_pprof.h"
 #include "export_speedscope.h"
+#include "progress.h"
 #include "report_html.h"
 #include "report_json.h"
 #include "report_text.h"
@@ -46,6 +47,15 @@ int UsageError(const char* usage, const std::string& message) {
   return kExitBadInput;
 }
 
+// --progress and --no-progress, which every analysis verb takes: sets the trace reader's
+// progress bar on or off; false for any other argument.
+bool ProgressOption(const std::string& arg) {
+  if (arg != "--progress" && arg != "--no-progress") return false;
+  analysis::SetProgressMode(arg == "--progress" ? analysis::ProgressMode::kOn
+                                                : analysis::ProgressMode::kOff);
+  return true;
+}
+
 // Parsed command line of an analysis verb: one trace and --name value pairs.
 struct Arguments {
   std::string trace;
@@ -56,8 +66,10 @@ bool Parse(int argc, char** argv, std::vector<std::string> known, Arguments& out
            std::string& error) {
   known.insert(known.end(), analysis::kSymbolOptionNames.begin(),
                analysis::kSymbolOptionNames.end());
+  analysis::SetProgressMode(analysis::ProgressMode::kAuto);
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
+    if (ProgressOption(arg)) continue;
     if (absl::StartsWith(arg, "-")) {
       std::string name = arg == "-o" ? "--output" : arg;
       std::string value;
@@ -281,19 +293,22 @@ namespace {
 constexpr char kDiffUsage[] =
     "usage: poolscope diff BASE NEW [--fail-on METRIC:+N%|METRIC:+AMOUNT]...\n"
     "  METRIC: peak, leaked (AMOUNT a size: 1MiB, 500kB) or allocs, temporary (a count: 1000,\n"
-    "  10k); e.g. --fail-on peak:+10% --fail-on leaked:+1MiB. Exit 1 when a total grew more.\n";
+    "  10k); e.g. --fail-on peak:+10% --fail-on leaked:+1MiB. Exit 1 when a total grew more.\n"
+    "  --progress, --no-progress: the progress bar while reading (default: on a terminal)\n";
 
 }  // namespace
 
 int DiffVerb(int argc, char** argv) {
   std::vector<std::string> traces;
   std::vector<analysis::FailOn> thresholds;
+  analysis::SetProgressMode(analysis::ProgressMode::kAuto);
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
       fputs(kDiffUsage, stdout);
       return kExitOk;
     }
+    if (ProgressOption(arg)) continue;
     if (arg == "--fail-on" || absl::StartsWith(arg, "--fail-on=")) {
       std::string spec;
       if (arg != "--fail-on") {

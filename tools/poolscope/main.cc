@@ -32,6 +32,10 @@ constexpr char kUsage[] =
     "options:\n"
     "  -h, --help     show this help\n"
     "  --version      show the CLI, library and trace-format versions\n"
+    "  --progress, --no-progress\n"
+    "                 report, export, check, diff: a progress bar on stderr while traces are\n"
+    "                 read, by default only on a terminal and for long reads; --progress\n"
+    "                 shows it always, --no-progress never\n"
     "\n"
     "Environment: POOLSCOPE_LIB overrides where the library is found; the library reads\n"
     "POOLSCOPE_ENGINE and POOLSCOPE_STATS (docs/USAGE.md).\n";

@@ -18,16 +18,19 @@ class SymbolizingNamerImpl {
   SymbolizingNamerImpl(std::shared_ptr<NamerState> state, bool with_lines)
       : state_(std::move(state)), with_lines_(with_lines) {}
   std::string operator()(uint64_t address) const {
-    const std::vector<SymbolizedFrame>& frames = state_->symbolizer.Symbolize(address);
+    std::span<const SymbolizedFrame> frames = state_->symbolizer.Symbolize(address);
     if (frames.empty()) return absl::StrCat("0x", absl::Hex(address));
-    if (with_lines_ || !frames.front().resolved || frames.front().function.empty()) {
-      return FormatFrame(frames.front());
+    const SymbolizedFrame& innermost = frames.front();
+    if (with_lines_ || !innermost.resolved || innermost.function.empty()) {
+      return FormatFrame(innermost);
     }
-    const std::string& file = frames.front().file;
-    if (file.empty()) return frames.front().function;
-    size_t slash = file.rfind('/');
-    return absl::StrCat(frames.front().function, " ",
-                        slash == std::string::npos ? file : file.substr(slash + 1));
+    std::string name(innermost.function);
+    if (!innermost.file.empty()) {
+      size_t slash = innermost.file.rfind('/');
+      name += ' ';
+      name += slash == std::string_view::npos ? innermost.file : innermost.file.substr(slash + 1);
+    }
+    return name;
   }
   const Symbolizer& symbolizer() const { return state_->symbolizer; }
 

@@ -17,10 +17,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -326,6 +326,48 @@ void CallSite(Dwarf_Die* die, const char** file, int* line, Dwarf_Die* unit) {
   }
 }
 
+// Storage handed out in large blocks that never move: what the caches' views and spans point
+// into, without an allocation (and its header) per string or per address.
+template <typename T>
+class BlockArena {
+ public:
+  T* Allocate(size_t n) {
+    if (n > free_) {
+      size_t size = std::max(kBlockElements, n);
+      blocks_.push_back(std::make_unique<T[]>(size));
+      next_ = blocks_.back().get();
+      free_ = size;
+    }
+    T* out = next_;
+    next_ += n;
+    free_ -= n;
+    return out;
+  }
+
+ private:
+  static constexpr size_t kBlockElements = std::max<size_t>((64 << 10) / sizeof(T), 1);
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  T* next_ = nullptr;
+  size_t free_ = 0;
+};
+
+// Each distinct string stored once: function and file names repeat across many addresses.
+class StringPool {
+ public:
+  std::string_view Intern(std::string_view s) {
+    if (s.empty()) return {};
+    auto it = interned_.find(s);
+    if (it != interned_.end()) return *it;
+    char* copy = bytes_.Allocate(s.size());
+    memcpy(copy, s.data(), s.size());
+    return *interned_.insert(std::string_view(copy, s.size())).first;
+  }
+
+ private:
+  BlockArena<char> bytes_;
+  absl::flat_hash_set<std::string_view> interned_;
+};
+
 bool IsVdso(std::string_view path) {
   return path.starts_with("linux-vdso") || path.starts_with("linux-gate") || path == "[vdso]";
 }
@@ -593,15 +635,15 @@ struct Symbolizer::Impl {
     return pc < m->end ? m : nullptr;
   }
 
-  const std::string& Name(const char* raw) {
+  std::string_view Name(const char* raw) {
     auto [it, inserted] = demangled.try_emplace(raw);
-    if (inserted) it->second = Demangle(raw);
+    if (inserted) it->second = strings.Intern(Demangle(raw));
     return it->second;
   }
 
   // A source file name made absolute with its unit's compilation directory, and tidied
   // ("/src/build/../lib/a.cc" -> "/src/lib/a.cc").
-  const std::string& FileName(const char* name, Dwarf_Die* unit) {
+  std::string_view FileName(const char* name, Dwarf_Die* unit) {
     Dwarf_Attribute attr;
     const char* dir = unit == nullptr ? nullptr
                                       : dwarf_formstring(dwarf_attr(unit, DW_AT_comp_dir, &attr));
@@ -609,15 +651,24 @@ struct Symbolizer::Impl {
     if (inserted) {
       std::filesystem::path path(name);
       if (path.is_relative() && dir != nullptr) path = std::filesystem::path(dir) / path;
-      it->second = path.lexically_normal().string();
+      it->second = strings.Intern(path.lexically_normal().string());
     }
     return it->second;
   }
 
-  std::string SymbolName(Module& m, Dwarf_Addr pc) {
+  std::string_view SymbolName(Module& m, Dwarf_Addr pc) {
     if (m.symbols == nullptr) m.symbols = std::make_unique<SymbolIndex>(m.dwfl_module);
     const char* name = m.symbols->Find(pc);
-    return name == nullptr ? std::string() : Name(name);
+    return name == nullptr ? std::string_view() : Name(name);
+  }
+
+  // The frames of `return_address`, stored for the Symbolizer's life.
+  std::span<const SymbolizedFrame> ResolveAndKeep(uint64_t return_address) {
+    resolving.clear();
+    Resolve(return_address, resolving);
+    SymbolizedFrame* kept = frames.Allocate(resolving.size());
+    std::copy(resolving.begin(), resolving.end(), kept);
+    return {kept, resolving.size()};
   }
 
   void Resolve(uint64_t return_address, std::vector<SymbolizedFrame>& out) {
@@ -634,7 +685,7 @@ struct Symbolizer::Impl {
       base.module_offset = return_address - m->load_address;
     }
     if (m == nullptr || m->dwfl_module == nullptr) {
-      out.push_back(std::move(base));
+      out.push_back(base);
       return;
     }
     Dwfl_Module* mod = m->dwfl_module;
@@ -670,7 +721,7 @@ struct Symbolizer::Impl {
         frame.file = FileName(file, file_unit_ptr);
         frame.line = line;
       }
-      out.push_back(std::move(frame));
+      out.push_back(frame);
       return;
     }
     for (size_t i = chain.size(); i-- > 0;) {
@@ -681,17 +732,17 @@ struct Symbolizer::Impl {
       if (i == 0 && !linkage) {
         // No mangled name in DWARF: a C function, or a C++ one whose plain name would lose its
         // namespace and class; the symbol table tells.
-        std::string symbol = SymbolName(*m, pc);
+        std::string_view symbol = SymbolName(*m, pc);
         if (frame.function.empty() || (!symbol.empty() && symbol != frame.function &&
-                                       symbol.find("::") != std::string::npos)) {
-          frame.function = std::move(symbol);
+                                       symbol.find("::") != std::string_view::npos)) {
+          frame.function = symbol;
         }
       }
       frame.resolved = !frame.function.empty();
       frame.inlined = i > 0;
       if (file != nullptr) frame.file = FileName(file, file_unit_ptr);
       frame.line = line;
-      out.push_back(std::move(frame));
+      out.push_back(frame);
       if (i > 0) {
         CallSite(&chain[i], &file, &line, &file_unit);
         file_unit_ptr = &file_unit;
@@ -709,11 +760,14 @@ struct Symbolizer::Impl {
   std::vector<std::unique_ptr<Module>> modules;  // in the order added
   std::vector<Module*> by_start;                 // usable-or-not modules, sorted, disjoint
   std::vector<std::string> warnings;
-  std::unordered_map<uint64_t, std::vector<SymbolizedFrame>> cache;  // stable references
+  absl::flat_hash_map<uint64_t, std::span<const SymbolizedFrame>> cache;  // into `frames`
+  BlockArena<SymbolizedFrame> frames;
+  std::vector<SymbolizedFrame> resolving;  // the address being resolved
   absl::flat_hash_map<const void*, std::unique_ptr<UnitIndex>> units;
-  absl::flat_hash_map<const char*, std::string> demangled;  // by the raw name's address
+  StringPool strings;                                            // function and file names
+  absl::flat_hash_map<const char*, std::string_view> demangled;  // by the raw name's address
   // By the addresses of the raw name and of its unit's compilation directory.
-  absl::flat_hash_map<std::pair<const char*, const char*>, std::string> file_names;
+  absl::flat_hash_map<std::pair<const char*, const char*>, std::string_view> file_names;
 };
 
 Symbolizer::Symbolizer() : Symbolizer(Options()) {}
@@ -727,9 +781,9 @@ void Symbolizer::AddModule(uint64_t load_address, uint64_t size, std::string_vie
   impl_->AddModule(load_address, size, path, build_id);
 }
 
-const std::vector<SymbolizedFrame>& Symbolizer::Symbolize(uint64_t return_address) {
+std::span<const SymbolizedFrame> Symbolizer::Symbolize(uint64_t return_address) {
   auto [it, inserted] = impl_->cache.try_emplace(return_address);
-  if (inserted) impl_->Resolve(return_address, it->second);
+  if (inserted) it->second = impl_->ResolveAndKeep(return_address);
   return it->second;
 }
 

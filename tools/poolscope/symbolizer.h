@@ -20,21 +20,24 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace poolscope::analysis {
 
+// The strings are the Symbolizer's: valid for its life, and each stored once however many
+// frames share it (a report symbolizes ~10^5 addresses that name a few thousand functions).
 struct SymbolizedFrame {
-  std::string function;  // demangled, e.g. "ns::Type::Method(int)"; empty if unknown
-  std::string file;      // source file as the debug information names it; empty if unknown
-  int line = 0;          // 0 if unknown
-  bool inlined = false;  // inlined into the next frame of the same address
-  std::string module;    // the module's path as the trace recorded it; empty: in no module
+  std::string_view function;  // demangled, e.g. "ns::Type::Method(int)"; empty if unknown
+  std::string_view file;      // source file as the debug information names it; empty if unknown
+  std::string_view module;    // the module's path as the trace recorded it; empty: in no module
   // The return address minus the module's load address (an address in the file, what
   // addr2line takes); the return address itself when `module` is empty.
   uint64_t module_offset = 0;
+  int line = 0;           // 0 if unknown
+  bool inlined = false;   // inlined into the next frame of the same address
   bool resolved = false;  // a function name was found
 };
 
@@ -68,8 +71,8 @@ class Symbolizer {
 
   // A return address -> one or more frames: the innermost inlined frame first, the containing
   // function last. Looks up return_address - 1 (a return address points after its call). The
-  // result is cached per address and the reference stays valid for the Symbolizer's life.
-  const std::vector<SymbolizedFrame>& Symbolize(uint64_t return_address);
+  // result is cached per address; the frames stay where they are for the Symbolizer's life.
+  std::span<const SymbolizedFrame> Symbolize(uint64_t return_address);
 
   // One line per module that cannot be used (missing file, build-id mismatch, ...), in the
   // order the modules were added, for reports.

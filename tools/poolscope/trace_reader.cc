@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "progress.h"
 
 namespace poolscope::analysis {
 namespace {
@@ -54,7 +55,7 @@ class FrameScanner {
           path, ": written in trace format ", header.major, ".", header.minor,
           ", newer than this poolscope reads (", tf::kMajorVersion, ".x); upgrade poolscope"));
     }
-    return std::unique_ptr<FrameScanner>(new FrameScanner(std::move(file), summary));
+    return std::unique_ptr<FrameScanner>(new FrameScanner(std::move(file), summary, path));
   }
 
   // The next sound frame, positioned at its data; false at the end of the file.
@@ -87,6 +88,7 @@ class FrameScanner {
   // The decompressed records of `frame`; false (counted as corrupt) when they fail zstd's
   // checksum or size.
   bool Read(const FrameLocation& frame, std::vector<uint8_t>& raw) {
+    progress_.Add(sizeof(frame.header) + frame.header.compressed_size);
     compressed_.resize(frame.header.compressed_size);
     fseek(file_.get(), static_cast<long>(frame.data_offset), SEEK_SET);
     if (fread(compressed_.data(), 1, compressed_.size(), file_.get()) != compressed_.size()) {
@@ -103,8 +105,12 @@ class FrameScanner {
   }
 
  private:
-  FrameScanner(std::unique_ptr<FILE, FileCloser> file, TraceReadSummary& summary)
-      : file_(std::move(file)), summary_(summary), offset_(sizeof(tf::FileHeader)) {}
+  FrameScanner(std::unique_ptr<FILE, FileCloser> file, TraceReadSummary& summary,
+               const std::string& path)
+      : file_(std::move(file)),
+        summary_(summary),
+        offset_(sizeof(tf::FileHeader)),
+        progress_(ProgressBar::ForTrace(path, summary.file_bytes)) {}
 
   // Lost framing: look for the next frame magic after where this header claimed to start. A
   // header cut off at the very end of the file is truncation, not damage.
@@ -135,6 +141,7 @@ class FrameScanner {
   TraceReadSummary& summary_;
   uint64_t offset_;
   std::vector<uint8_t> compressed_;
+  ProgressBar progress_;
 };
 
 // One thread's frames, read one at a time, with the next record decoded and waiting.

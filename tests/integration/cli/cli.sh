@@ -209,15 +209,17 @@ case_check() {
   expect_in "$WORK/err" "no budget given"
 }
 
-# validate_json FILE...: against docs/report.schema.json with ajv (npm), installed on first use
-# into the build tree; the case is skipped, with the reason, when ajv cannot be installed.
+# validate_json FILE...: against docs/report.schema.json with ajv (npm); the case is skipped,
+# with the reason, when ajv is not installed.
 validate_json() {
-  local here rc=0
-  here=$(cd "$(dirname "$0")" && pwd)
-  bash "$here/validate_schema.sh" "$POOLSCOPE_TEST_BIN/npm-ajv" \
-    "$here/../../../docs/report.schema.json" "$@" >"$WORK/validate" 2>&1 || rc=$?
-  [[ $rc == 77 ]] && skip "$(cat "$WORK/validate")"
-  [[ $rc == 0 ]] || { cat "$WORK/validate" >&2; fail "the JSON report does not match the schema"; }
+  npm_modules ajv
+  local here
+  here=$(dirname "$0")
+  node "$here/validate_schema.js" "$NODE_MODULES" "$here/../../../docs/report.schema.json" "$@" \
+    >"$WORK/validate" 2>&1 || {
+    cat "$WORK/validate" >&2
+    fail "the JSON report does not match the schema"
+  }
   cat "$WORK/validate"
 }
 
@@ -347,14 +349,16 @@ case_diff() {
 
 # --- export formats, each read back by a consumer that is not ours ---------------------------
 
-# Sets NODE_MODULES to the pinned npm packages (npm_deps.sh installs them into the build tree
-# on first use); skips the case, with the reason, when they cannot be had.
-export_npm_deps() {
+# npm_modules PACKAGE...: sets NODE_MODULES to the pinned npm packages scripts/setup.sh
+# installs into the checkout's .npm-deps; skips the case, with the reason, when one is missing.
+npm_modules() {
   [[ -x /usr/bin/node ]] || skip "no /usr/bin/node on this machine"
-  local dir=$POOLSCOPE_TEST_BIN/npm-export
-  bash "$(dirname "$0")/npm_deps.sh" "$dir" >"$WORK/npm" 2>&1 ||
-    skip "the npm packages could not be installed: $(tail -3 "$WORK/npm" | tr '\n' ' ')"
-  NODE_MODULES=$dir/node_modules
+  NODE_MODULES=$(cd "$(dirname "$0")/../../.." && pwd)/.npm-deps/node_modules
+  local p
+  for p in "$@"; do
+    [[ -f $NODE_MODULES/$p/package.json ]] ||
+      skip "the npm package $p is not in $NODE_MODULES (scripts/setup.sh installs it)"
+  done
 }
 
 # The text report's figures (R_*) and the exact sums of the folded export (F_*).
@@ -400,7 +404,7 @@ PY
 }
 
 case_export_pprof() {
-  export_npm_deps
+  npm_modules pprof-format
   make_trace
   export_totals
   expect_status 0 "$CLI" export "$TRACE" --format pprof -o "$WORK/heap.pb.gz"
@@ -428,7 +432,7 @@ PY
 }
 
 case_export_speedscope() {
-  export_npm_deps
+  npm_modules speedscope ajv
   make_trace
   export_totals
   expect_status 0 "$CLI" export "$TRACE" --format speedscope -o "$WORK/s.speedscope.json"
@@ -621,6 +625,87 @@ PY
   sed 's|</body>|<script>noSuchFunction();</script></body>|' "$WORK/report.html" >"$WORK/broken.html"
   render_html "file://$WORK/broken.html" "$WORK/dom-broken.html"
   check_dom "$WORK/dom-broken.html" peak || fail "a script error was not caught"
+}
+
+# --- the progress bar while traces are read -------------------------------------------------
+
+# check_progress FILE WIDTH NAME...: FILE holds what a verb wrote to stderr: for each NAME, in
+# order, progress lines "reading NAME [##--]  N%  X of Y", redrawn in place with \r, exactly
+# WIDTH columns, then erased (spaces, then \r) — and nothing else.
+check_progress() {
+  "$PYTHON" - "$@" <<'PY'
+import re, sys
+stream = open(sys.argv[1], encoding="utf-8", newline="").read()
+width, names = int(sys.argv[2]), sys.argv[3:]
+size = r"[\d.]+ (B|KiB|MiB)"
+line = re.compile(r"reading (\S+) \[(#*)(-*)\] +(\d+)%%  %s of %s *$" % (size, size))
+erase = "\r" + " " * width + "\r"
+bars = []  # [name, percentages, erased] per bar
+while stream:
+    if stream.startswith(erase):
+        assert bars and bars[-1][1] and not bars[-1][2], "erased, but nothing to erase"
+        bars[-1][2] = True
+        stream = stream[len(erase):]
+        continue
+    assert stream.startswith("\r"), "not drawn in place: %r" % stream[:200]
+    part, _, rest = stream[1:].partition("\r")
+    stream = "\r" + rest if rest or _ else ""
+    assert len(part) == width, "%d columns, not %d: %r" % (len(part), width, part)
+    m = line.match(part)
+    assert m, "not a progress line: %r" % part
+    if not bars or bars[-1][2]:
+        bars.append([m.group(1), [], False])
+    assert bars[-1][0] == m.group(1), part
+    bars[-1][1].append(int(m.group(4)))
+assert [b[0] for b in bars] == names, ([b[0] for b in bars], names)
+for name, percents, erased in bars:
+    assert erased and percents == sorted(percents), (name, percents, erased)
+    print("%s: %d progress lines (%s%%), then erased" % (name, len(percents),
+          ", ".join(map(str, percents))))
+PY
+}
+
+# on_terminal OUT CMD...: runs CMD with stdout into OUT and stderr on a pseudo-terminal of 72
+# columns, whose output goes to $WORK/tty.
+on_terminal() {
+  local out=$1 cmd
+  shift
+  printf -v cmd '%q ' "$@"
+  script -qfec "stty cols 72; $cmd >$(printf %q "$out")" /dev/null >"$WORK/tty" </dev/null ||
+    fail "'$*' failed on a terminal: $(cat "$WORK/tty")"
+}
+
+case_progress() {
+  command -v script >/dev/null || skip "no script(1) (util-linux) to give the CLI a terminal"
+  script -qfec true /dev/null >/dev/null 2>&1 </dev/null ||
+    skip "script(1) cannot open a pseudo-terminal here (no /dev/pts?)"
+  # A trace over 64 MiB, which a terminal gets a bar for from the start (smaller ones only after
+  # half a second, which a test cannot count on).
+  "$CLI" run --engine libc -o "$WORK/big.trace" -- \
+    "$POOLSCOPE_TEST_BIN/bench/bench_small_churn" 8000000 1000 >/dev/null 2>&1 ||
+    fail "could not record the big trace"
+  (($(stat -c %s "$WORK/big.trace") >= 64 << 20)) ||
+    fail "the trace is only $(stat -c %s "$WORK/big.trace") bytes"
+  on_terminal "$WORK/tty.out" "$CLI" report "$WORK/big.trace"
+  check_progress "$WORK/tty" 71 big.trace || fail "no proper progress bar on the terminal"
+  # Not a terminal: nothing, and the same report.
+  expect_status 0 "$CLI" report "$WORK/big.trace"
+  [[ ! -s $WORK/err ]] || fail "stderr is a file, yet: $(head -c 300 "$WORK/err" | od -c | head)"
+  cmp -s "$WORK/out" "$WORK/tty.out" || fail "the report differs on a terminal"
+  on_terminal "$WORK/tty.out" "$CLI" report --no-progress "$WORK/big.trace"
+  [[ ! -s $WORK/tty ]] || fail "--no-progress, yet: $(head -c 300 "$WORK/tty" | od -c | head)"
+
+  # --progress draws it anyway, for every verb that reads traces, one bar per trace.
+  make_trace
+  local name=${TRACE##*/}
+  expect_status 0 "$CLI" export "$TRACE" --format folded --progress
+  check_progress "$WORK/err" 80 "$name" || fail "export --progress"
+  expect_status 0 "$CLI" check --progress "$TRACE" --max-peak 1GiB
+  check_progress "$WORK/err" 80 "$name" || fail "check --progress"
+  expect_status 0 "$CLI" diff "$TRACE" --progress "$WORK/big.trace"
+  check_progress "$WORK/err" 80 "$name" big.trace || fail "diff --progress"
+  expect_status 0 "$CLI" --help
+  expect_in "$WORK/out" "--progress"
 }
 
 "case_${1:?case name}"
