@@ -148,7 +148,7 @@ class HeapModel : public tf::RecordVisitor {
     s_.duration_ns = last_ns_ > start_ns_ ? last_ns_ - start_ns_ : 0;
     if (analysis_ != nullptr) {
       for (const auto& [address, block] : live_) {
-        SiteStats& site = Site(block.stack);
+        SiteStats& site = sites_[block.site].stats;
         site.leaked_bytes += block.bytes;
         site.leaked_blocks += block.blocks;
         site.total_lifetime_ns +=
@@ -161,7 +161,7 @@ class HeapModel : public tf::RecordVisitor {
       analysis_->size_histogram = size_histogram_;
       analysis_->lifetime_histogram = lifetime_histogram_;
       analysis_->threads.clear();
-      for (const auto& [thread, stats] : thread_stats_) analysis_->threads.push_back(stats);
+      for (const PerThread& t : threads_) analysis_->threads.push_back(t.stats);
       std::sort(analysis_->threads.begin(), analysis_->threads.end(),
                 [](const ThreadStats& x, const ThreadStats& y) { return x.thread < y.thread; });
     }
@@ -170,7 +170,7 @@ class HeapModel : public tf::RecordVisitor {
   // Sites as a vector (the model keeps them in a map while reading).
   void MoveSitesTo(std::vector<SiteStats>& out) {
     out.reserve(sites_.size());
-    for (auto& [stack, tracked] : sites_) {
+    for (TrackedSite& tracked : sites_) {
       // A site that has not changed since the last peak still holds what it held then.
       if (tracked.peak_epoch != peak_epoch_) TakePeakSnapshot(tracked);
       out.push_back(tracked.stats);
@@ -180,13 +180,14 @@ class HeapModel : public tf::RecordVisitor {
   struct LiveBlock {
     uint64_t bytes;
     uint64_t blocks;
-    uint64_t stack;
+    uint32_t site;              // index into sites_ (0 when sites are not kept)
     uint64_t allocated_ns = 0;  // for the lifetime histogram
     uint64_t id = 0;            // which allocation: an address is reused, a block is not
   };
-  // A block is temporary when its thread frees it before allocating anything else (other
-  // frees in between do not matter): the thread's latest allocation, by block, not address.
-  struct ThreadState {
+  struct PerThread {
+    ThreadStats stats;
+    // A block is temporary when its thread frees it before allocating anything else (other
+    // frees in between do not matter): the thread's latest allocation, by block, not address.
     uint64_t last_allocation_id = 0;  // 0: none, or already freed
   };
 
@@ -194,11 +195,21 @@ class HeapModel : public tf::RecordVisitor {
     if (ns > last_ns_) last_ns_ = ns;
   }
   uint64_t Since(uint64_t ns) const { return ns > start_ns_ ? ns - start_ns_ : 0; }
-  ThreadStats& ThreadOf(uint32_t thread) {
-    ThreadStats& stats = thread_stats_[thread];
-    stats.thread = thread;
-    return stats;
+  // Consecutive events mostly come from one thread, and from one site: the last of each is
+  // remembered, so most events skip the maps.
+  PerThread& Thread(uint32_t thread) {
+    if (thread != last_thread_ || threads_.empty()) {
+      auto [it, inserted] = thread_index_.try_emplace(thread, threads_.size());
+      if (inserted) {
+        threads_.emplace_back();
+        threads_.back().stats.thread = thread;
+      }
+      last_thread_ = thread;
+      last_thread_index_ = it->second;
+    }
+    return threads_[last_thread_index_];
   }
+  ThreadStats& ThreadOf(uint32_t thread) { return Thread(thread).stats; }
   static int Bucket(uint64_t value) { return std::bit_width(value); }
   void CountSize(uint64_t size, uint64_t blocks, uint64_t bytes) {
     if (analysis_ == nullptr) return;
@@ -218,15 +229,21 @@ class HeapModel : public tf::RecordVisitor {
     t.stats.peak_bytes = t.stats.live_bytes;
     t.stats.peak_blocks = t.stats.live_blocks;
   }
-  SiteStats& Site(uint64_t stack) {
-    TrackedSite& t = sites_[stack];
-    t.stats.stack = stack;
-    return t.stats;
+  uint32_t SiteIndex(uint64_t stack) {
+    if (stack != last_stack_ || sites_.empty()) {
+      auto [it, inserted] = site_index_.try_emplace(stack, static_cast<uint32_t>(sites_.size()));
+      if (inserted) {
+        sites_.emplace_back();
+        sites_.back().stats.stack = stack;
+      }
+      last_stack_ = stack;
+      last_site_ = it->second;
+    }
+    return last_site_;
   }
   // The site, about to change what it holds.
-  SiteStats& SiteForChange(uint64_t stack) {
-    TrackedSite& t = sites_[stack];
-    t.stats.stack = stack;
+  SiteStats& SiteForChange(uint32_t index) {
+    TrackedSite& t = sites_[index];
     if (t.peak_epoch != peak_epoch_) {
       TakePeakSnapshot(t);
       t.peak_epoch = peak_epoch_;
@@ -237,21 +254,23 @@ class HeapModel : public tf::RecordVisitor {
            uint64_t blocks) {
     Seen(ns);
     s_.allocated_bytes += bytes;
-    auto [it, inserted] = live_.try_emplace(address, LiveBlock{bytes, blocks, stack});
+    uint32_t site_index = analysis_ != nullptr ? SiteIndex(stack) : 0;
+    auto [it, inserted] = live_.try_emplace(address, LiveBlock{bytes, blocks, site_index});
+    LiveBlock* block = &it->second;
     if (!inserted) {  // a free we never saw (before recording began): replace
       if (analysis_ != nullptr) {
-        SiteStats& old = SiteForChange(it->second.stack);
-        old.live_bytes -= it->second.bytes;
-        old.live_blocks -= it->second.blocks;
+        SiteStats& old = SiteForChange(block->site);
+        old.live_bytes -= block->bytes;
+        old.live_blocks -= block->blocks;
       }
-      live_bytes_ -= it->second.bytes;
-      it->second = LiveBlock{bytes, blocks, stack};
+      live_bytes_ -= block->bytes;
+      *block = LiveBlock{bytes, blocks, site_index};
     }
-    it->second.allocated_ns = ns;
-    it->second.id = ++allocation_ids_;
+    block->allocated_ns = ns;
+    block->id = ++allocation_ids_;
     live_bytes_ += bytes;
     if (analysis_ != nullptr) {
-      SiteStats& site = SiteForChange(stack);
+      SiteStats& site = SiteForChange(site_index);
       site.allocations += blocks;
       site.allocated_bytes += bytes;
       site.live_bytes += bytes;
@@ -261,8 +280,9 @@ class HeapModel : public tf::RecordVisitor {
         site.max_live_blocks = site.live_blocks;
       }
       heap_timeline_.Add({Since(ns), live_bytes_});
-      threads_[thread].last_allocation_id = it->second.id;
-      ThreadStats& stats = ThreadOf(thread);
+      PerThread& t = Thread(thread);
+      t.last_allocation_id = block->id;
+      ThreadStats& stats = t.stats;
       stats.allocations += blocks;
       stats.allocated_bytes += bytes;
     }
@@ -277,39 +297,45 @@ class HeapModel : public tf::RecordVisitor {
   uint64_t Remove(uint32_t thread, uint64_t address, bool by_free, uint64_t ns) {
     auto it = live_.find(address);
     if (it == live_.end()) return 1;  // allocated before recording began
+    LiveBlock gone = it->second;
+    live_.erase(it);  // allocated before recording began
     if (analysis_ != nullptr && by_free) {
-      ThreadState& t = threads_[thread];
-      if (t.last_allocation_id == it->second.id) {
-        temporary_ += it->second.blocks;
-        Site(it->second.stack).temporary += it->second.blocks;
-        ThreadOf(thread).temporary += it->second.blocks;
+      PerThread& t = Thread(thread);
+      if (t.last_allocation_id == gone.id) {
+        temporary_ += gone.blocks;
+        sites_[gone.site].stats.temporary += gone.blocks;
+        t.stats.temporary += gone.blocks;
         t.last_allocation_id = 0;
       }
     }
-    uint64_t blocks = it->second.blocks;
+    uint64_t blocks = gone.blocks;
     if (analysis_ != nullptr) {
-      uint64_t born = it->second.allocated_ns;
+      uint64_t born = gone.allocated_ns;
       HistogramBucket& b = lifetime_histogram_[Bucket(ns > born ? ns - born : 0)];
       b.blocks += blocks;
-      b.bytes += it->second.bytes;
-      SiteStats& site = SiteForChange(it->second.stack);
-      site.live_bytes -= it->second.bytes;
+      b.bytes += gone.bytes;
+      SiteStats& site = SiteForChange(gone.site);
+      site.live_bytes -= gone.bytes;
       site.live_blocks -= blocks;
       site.total_lifetime_ns += (ns > born ? ns - born : 0) * blocks;
     }
-    live_bytes_ -= it->second.bytes;
+    live_bytes_ -= gone.bytes;
     if (analysis_ != nullptr) heap_timeline_.Add({Since(ns), live_bytes_});
-    live_.erase(it);
     return blocks;
   }
 
   TraceSummary& s_;
   TraceAnalysis* analysis_;
   absl::flat_hash_map<uint64_t, LiveBlock> live_;
-  absl::flat_hash_map<uint64_t, TrackedSite> sites_;
+  std::vector<TrackedSite> sites_;
+  absl::flat_hash_map<uint64_t, uint32_t> site_index_;
+  uint64_t last_stack_ = 0;
+  uint32_t last_site_ = 0;
   uint64_t peak_epoch_ = 0;
-  absl::flat_hash_map<uint32_t, ThreadState> threads_;
-  absl::flat_hash_map<uint32_t, ThreadStats> thread_stats_;
+  std::vector<PerThread> threads_;
+  absl::flat_hash_map<uint32_t, size_t> thread_index_;
+  uint32_t last_thread_ = 0;
+  size_t last_thread_index_ = 0;
   std::vector<HistogramBucket> size_histogram_ =
       std::vector<HistogramBucket>(kHistogramBuckets);
   std::vector<HistogramBucket> lifetime_histogram_ =

@@ -230,8 +230,14 @@ absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
   while (!heads.empty()) {
     size_t i = heads.top();
     heads.pop();
-    tf::Deliver(streams[i].thread, streams[i].pending, visitor);
-    if (advance(streams[i])) heads.push(i);
+    // A thread's run of records that come before every other thread's next one goes out
+    // without touching the heap.
+    bool more;
+    do {
+      tf::Deliver(streams[i].thread, streams[i].pending, visitor);
+      more = advance(streams[i]);
+    } while (more && (heads.empty() || !later(i, heads.top())));
+    if (more) heads.push(i);
   }
   summary.unknown_record_types.insert(unknown.types, unknown.types + unknown.count);
   return summary;
