@@ -298,7 +298,7 @@ class HeapModel : public tf::RecordVisitor {
     auto it = live_.find(address);
     if (it == live_.end()) return 1;  // allocated before recording began
     LiveBlock gone = it->second;
-    live_.erase(it);  // allocated before recording began
+    live_.erase(it);
     if (analysis_ != nullptr && by_free) {
       PerThread& t = Thread(thread);
       if (t.last_allocation_id == gone.id) {
