@@ -241,8 +241,13 @@ inline int64_t UnZigZag(uint64_t v) {
 
 // Reads from [*in, end). False (and *in unchanged past end) on truncated or overlong input.
 inline bool GetVarint(const uint8_t** in, const uint8_t* end, uint64_t* v) {
-  uint64_t result = 0;
   const uint8_t* p = *in;
+  if (p != end && *p < 0x80) [[likely]] {  // most fields fit in one byte
+    *v = *p;
+    *in = p + 1;
+    return true;
+  }
+  uint64_t result = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (p == end) return false;
     uint8_t byte = *p++;
