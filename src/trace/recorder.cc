@@ -238,17 +238,27 @@ bool OpenFileLocked() {
   return true;
 }
 
+// Set on the flusher thread, which never reopens the file (below).
+__thread bool on_flusher_thread __attribute__((tls_model("initial-exec"))) = false;
+
+enum class FileState { kOurs, kNotNow, kLost };
+
 // The fd still names our file; a program that closed it or dup2'd something over it gets its
-// own bytes left alone, and we reopen ours by path.
-bool FileStillOursLocked() {
+// own bytes left alone, and we reopen ours by path. Only from the program's own threads: the
+// reopened file comes to the lowest free descriptor until it is moved high, and a program
+// thread calling dup2 meanwhile could get that descriptor closed under it. A program that
+// rearranges its descriptors does so from its own threads, so the reopen waits for one of them
+// (the next full buffer, or the end); the flusher leaves its round's buffers where they are.
+FileState FileStillOursLocked() {
   struct stat st;
-  if (fstat(r.fd, &st) == 0 && st.st_dev == r.device && st.st_ino == r.inode) return true;
+  if (fstat(r.fd, &st) == 0 && st.st_dev == r.device && st.st_ino == r.inode) return FileState::kOurs;
+  if (on_flusher_thread) return FileState::kNotNow;
   int fd = open(r.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return FileState::kLost;
   if (fstat(fd, &st) != 0 || st.st_dev != r.device || st.st_ino != r.inode) {
     close(fd);
     errno = ESTALE;  // the path now names another file
-    return false;
+    return FileState::kLost;
   }
   int moved = fcntl(fd, F_DUPFD_CLOEXEC, r.fd > 3 ? r.fd : 3);
   if (moved >= 0) {
@@ -257,23 +267,28 @@ bool FileStillOursLocked() {
   }
   r.fd = fd;
   r.writer->set_fd(fd);
-  return true;
+  return FileState::kOurs;
 }
 
-bool WriteFrameLocked(uint32_t thread, const uint8_t* data, size_t size) {
-  if (!recording || size == 0) return recording;
+// Writes the encoder's frame, after which the caller resets it; false when the frame must stay
+// in its buffer for a later write (the flusher found the descriptor taken).
+bool WriteFrameLocked(uint32_t thread, tf::FrameEncoder& encoder) {
+  if (!recording || encoder.empty()) return true;
   if (r.writer == nullptr && !OpenFileLocked()) {
     recording = false;
-    return false;
+    return true;
   }
-  if (!FileStillOursLocked()) {
-    StopRecording("the program took over its descriptor and it cannot be reopened", errno);
-    return false;
+  switch (FileStillOursLocked()) {
+    case FileState::kOurs:
+      break;
+    case FileState::kNotNow:
+      return false;
+    case FileState::kLost:
+      StopRecording("the program took over its descriptor and it cannot be reopened", errno);
+      return true;
   }
-  if (!r.writer->WriteFrame(thread, data, size)) {
-    StopRecording("write failed", errno);
-    return false;
-  }
+  size_t size = encoder.size();
+  if (!r.writer->WriteFrame(thread, encoder.data(), size)) StopRecording("write failed", errno);
   return true;
 }
 
@@ -286,7 +301,7 @@ void PutProcessLevel(Put put) {
   if (!put(*r.process_encoder)) {
     {
       common::SpinLockGuard write(r.write_lock);
-      WriteFrameLocked(0, r.process_encoder->data(), r.process_encoder->size());
+      if (!WriteFrameLocked(0, *r.process_encoder)) return;  // this record is dropped
     }
     r.process_encoder->Reset();
     put(*r.process_encoder);
@@ -294,8 +309,7 @@ void PutProcessLevel(Put put) {
 }
 
 void FlushProcessLevelLocked() {
-  WriteFrameLocked(0, r.process_encoder->data(), r.process_encoder->size());
-  r.process_encoder->Reset();
+  if (WriteFrameLocked(0, *r.process_encoder)) r.process_encoder->Reset();
 }
 
 size_t ReadSmallFile(const char* path, char* buf, size_t cap) {
@@ -458,7 +472,7 @@ void FlushThreadLocked(ThreadState* t) {
   if (t->encoder.empty()) return;
   {
     common::SpinLockGuard write(r.write_lock);
-    WriteFrameLocked(t->id, t->encoder.data(), t->encoder.size());
+    if (!WriteFrameLocked(t->id, t->encoder)) return;
   }
   t->encoder.Reset();
 }
@@ -746,6 +760,7 @@ bool WaitForNextRound() {
 
 void* FlusherMain(void*) {
   RecorderScope scope;  // its own allocations (none expected) are never events
+  on_flusher_thread = true;
   for (int round = 0; !WaitForNextRound(); ++round) {
     if (!recording) continue;
     ScanModules();
@@ -778,13 +793,11 @@ void FlushWithoutWaiting() {
   for (int i = 0; i < kMaxThreads; ++i) {
     ThreadState* t = r.slots[i];
     if (t == nullptr || t->encoder.empty() || !LockBriefly(t->lock)) continue;
-    WriteFrameLocked(t->id, t->encoder.data(), t->encoder.size());
-    t->encoder.Reset();
+    if (WriteFrameLocked(t->id, t->encoder)) t->encoder.Reset();
     t->lock.Unlock();
   }
   if (LockBriefly(r.process_lock)) {
-    WriteFrameLocked(0, r.process_encoder->data(), r.process_encoder->size());
-    r.process_encoder->Reset();
+    if (WriteFrameLocked(0, *r.process_encoder)) r.process_encoder->Reset();
     r.process_lock.Unlock();
   }
   r.write_lock.Unlock();

@@ -8,6 +8,11 @@
 // So out J must hold exactly "fd K\n" for each K = J, J+4, ... in order: any other byte came
 // from someone else writing to a descriptor the program owns.
 //
+// Between opening its files and the dup2s it waits 0.6 s, over two rounds of the library's
+// flusher thread, and checks that no descriptor names the trace ($POOLSCOPE_OUTPUT): the
+// flusher must not reopen a file whose descriptor the program took, since a descriptor it
+// opens is briefly a low one that the program's dup2s may be aiming at.
+//
 // Usage: fd_hygiene DIR   (exit 0; 10 + phase when something fails: nothing else to report on)
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -48,6 +53,17 @@ int main(int argc, char** argv) {
   for (int fd = 0; fd < top; ++fd) close(fd);
   for (int j = 0; j < 4; ++j) {
     if (open(path[j], O_WRONLY | O_CREAT | O_TRUNC, 0644) != j) _exit(11);
+  }
+  const char* trace = getenv("POOLSCOPE_OUTPUT");
+  usleep(600000);
+  for (int fd = 4; trace != NULL && fd < top; ++fd) {
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n > 0) {
+      target[n] = '\0';
+      if (strcmp(target, trace) == 0) _exit(14);
+    }
   }
   for (int fd = 4; fd < 1024; ++fd) {
     if (dup2(fd % 4, fd) != fd) _exit(12);
