@@ -29,6 +29,8 @@
 #include <cstring>
 #include <string_view>
 
+
+
 namespace poolscope::trace_format {
 
 inline constexpr char kFileMagic[8] = {'P', 'S', 'T', 'R', 'A', 'C', 'E', '\n'};
@@ -298,8 +300,10 @@ inline constexpr uint8_t kOpRealloc = 0x31;        // Δtime; old block referenc
 //   0: a block of the frame's own thread, (v >> 2) allocations before the next one;
 //   1: a block of thread v >> 2, its sequence number a zigzag delta from the previous such
 //      reference in the frame;
-//   2: an address (v >> 2): a block recorded with its address, or one this trace never saw.
-inline constexpr uint64_t kRefLocal = 0, kRefRemote = 1, kRefAddress = 2;
+//   2: an address (v >> 2): a block recorded with its address, or one this trace never saw;
+//   3: a block of the frame's own thread, its number a zigzag delta (v >> 2) from the previous
+//      reference to a block of the frame's own thread (of either kind 0 or 3).
+inline constexpr uint64_t kRefLocal = 0, kRefRemote = 1, kRefAddress = 2, kRefLocalStep = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Encoding: appends records of one frame into a caller-provided buffer. Never allocates.
@@ -364,6 +368,7 @@ class FrameEncoder {
     last_address_ = 0;
     last_stack_ = 0;
     last_remote_seq_ = 0;
+    last_local_seq_ = 0;
   }
 
   // Each Put* returns false, writing nothing, when the record does not fit.
@@ -530,7 +535,13 @@ class FrameEncoder {
     uint32_t thread = BlockThread(block);
     uint64_t seq = BlockSeq(block);
     if (thread == thread_ && seq < next_seq_) {
-      Put(kRefStream, ((next_seq_ - seq) << 2) | kRefLocal);
+      // Two ways to name it: how far back it was allocated (short for temporaries, constant
+      // for FIFO churn), or the step from the previous local reference (constant when a batch
+      // is freed in allocation order, whatever its size); the shorter is written.
+      uint64_t back = next_seq_ - seq;
+      uint64_t step = ZigZag(static_cast<int64_t>(seq - last_local_seq_));
+      last_local_seq_ = seq;
+      Put(kRefStream, step < back ? (step << 2) | kRefLocalStep : (back << 2) | kRefLocal);
       return;
     }
     Put(kRefStream, (static_cast<uint64_t>(thread) << 2) | kRefRemote);
@@ -609,6 +620,7 @@ class FrameEncoder {
   uint64_t last_address_ = 0;
   uint64_t last_stack_ = 0;
   uint64_t last_remote_seq_ = 0;
+  uint64_t last_local_seq_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -896,7 +908,13 @@ class FrameDecoder {
     switch (v & 3) {
       case kRefLocal:
         if ((v >> 2) == 0 || (v >> 2) > next_seq_) return false;
-        *block = BlockKey(thread_, next_seq_ - (v >> 2));
+        local_seq_ = next_seq_ - (v >> 2);
+        *block = BlockKey(thread_, local_seq_);
+        return true;
+      case kRefLocalStep:
+        local_seq_ += static_cast<uint64_t>(UnZigZag(v >> 2));
+        if (local_seq_ >= next_seq_) return false;
+        *block = BlockKey(thread_, local_seq_);
         return true;
       case kRefRemote: {
         uint64_t delta;
@@ -908,9 +926,8 @@ class FrameDecoder {
       case kRefAddress:
         *block = v >> 2;
         return true;
-      default:
-        return false;
     }
+    return false;
   }
 
   // The compact records: an op byte here, their fields in the other streams.
@@ -994,6 +1011,7 @@ class FrameDecoder {
   uint32_t thread_ = 0;
   uint64_t next_seq_ = 0;
   uint64_t remote_seq_ = 0;
+  uint64_t local_seq_ = 0;
   uint64_t time_ = 0;
   uint64_t address_ = 0;
   uint64_t stack_ = 0;

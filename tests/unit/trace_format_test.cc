@@ -202,6 +202,26 @@ TEST(TraceFormat, BlockNumberedRecordsRoundTripAcrossFrames) {
   std::remove(path.c_str());
 }
 
+// Frees of a thread's own blocks in every order: by distance back or by step from the
+// previous one, whichever the encoder picks, the reader gets the same blocks.
+TEST(TraceFormat, LocalBlockReferencesRoundTripInAnyOrder) {
+  std::vector<uint8_t> buffer(1 << 16);
+  FrameEncoder e(buffer.data(), buffer.size(), 4);
+  e.set_next_seq(7);
+  std::vector<uint64_t> order;
+  for (uint64_t i = 0; i < 300; ++i) ASSERT_TRUE(e.PutNextAlloc(i, 16, 1, AllocKind::kMalloc));
+  for (uint64_t i = 0; i < 100; ++i) order.push_back(7 + i);        // in allocation order
+  for (uint64_t i = 199; i >= 100; --i) order.push_back(7 + i);     // newest first
+  for (uint64_t i = 0; i < 100; ++i) order.push_back(7 + 200 + (i * 37) % 100);  // scattered
+  for (uint64_t seq : order) ASSERT_TRUE(e.PutFreeOf(400, BlockKey(4, seq)));
+  Collector c;
+  ASSERT_EQ(DecodeFrame(4, e.data(), e.size(), c), DecodeResult::kOk);
+  ASSERT_EQ(c.lines.size(), 600u);
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(c.lines[300 + i], "8 4 400 " + std::to_string(BlockKey(4, order[i])) + " ") << i;
+  }
+}
+
 TEST(TraceFormat, BlockKeysNeverLookLikeAddresses) {
   uint64_t key = BlockKey(kMaxBlockThread, kBlockSeqMask);
   EXPECT_TRUE(IsBlockKey(key));
