@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/spinlock.h"
 #include "trace/block_map.h"
+#include "trace/clock.h"
 #include "trace/output_path.h"
 #include "trace/sampler.h"
 #include "trace/stack_cache.h"
@@ -62,14 +63,11 @@ class RecorderScope {
   ~RecorderScope() { --inside_recorder; }
 };
 
+constinit TscClock event_clock;
+
 // Rounded down to 1024 ns: events closer than that share a timestamp, and a run of them
 // encodes as zero deltas, which compress to almost nothing.
-uint64_t NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
-  return ns & ~uint64_t{1023};
-}
+uint64_t NowNs() { return event_clock.Now() & ~uint64_t{1023}; }
 
 void* MapZeroed(size_t size) {
   void* p = common::RawMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -763,6 +761,7 @@ void* FlusherMain(void*) {
   on_flusher_thread = true;
   for (int round = 0; !WaitForNextRound(); ++round) {
     if (!recording) continue;
+    event_clock.Calibrate();
     ScanModules();
     SampleMemory(round % kHugePageSampleEvery == 0);
     FlushEveryThread(/*try_only=*/false);
@@ -852,6 +851,12 @@ void Start(const common::Config& config, const char* engine_name) {
   RecorderScope scope;
   r.mode = config.trace;
   r.pid = static_cast<uint64_t>(getpid());
+  {
+    char source[64];
+    event_clock.Start(ReadSmallFile("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                                    source, sizeof(source)) > 0 &&
+                      strcmp(source, "tsc\n") == 0);
+  }
   r.sample_bytes = config.sample_bytes;
   r.sample_seed = static_cast<uint64_t>(NowNs()) ^ static_cast<uint64_t>(getpid());
   if (const char* seed = getenv("POOLSCOPE_SAMPLE_SEED")) r.sample_seed = strtoull(seed, nullptr, 10);
