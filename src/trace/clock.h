@@ -35,7 +35,7 @@ class TscClock {
   // From one thread at a time (the flusher): refits the line once enough time has passed.
   void Calibrate() {
     if (!usable_) return;
-    uint64_t tsc, ns;
+    uint64_t tsc = 0, ns = 0;
     Pair(&tsc, &ns);
     if (ns - start_ns_ < kMinBaselineNs || tsc <= start_tsc_) return;
     auto mult = static_cast<uint64_t>((static_cast<unsigned __int128>(ns - start_ns_) << 32) /
