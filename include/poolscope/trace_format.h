@@ -326,6 +326,7 @@ class FrameEncoder {
 
   uint32_t thread() const { return thread_; }
   void set_thread(uint32_t thread) { thread_ = thread; }
+  uint8_t* buffer() const { return begin_; }
   // The sequence number the next allocation by block will get; set only on an empty frame.
   uint64_t next_seq() const { return next_seq_; }
   void set_next_seq(uint64_t seq) { next_seq_ = first_seq_ = seq; }

@@ -76,14 +76,19 @@ void* MapZeroed(size_t size) {
 
 // One per recording thread, in memory mapped for it and reused after the thread exits.
 struct ThreadState {
-  explicit ThreadState(uint8_t* memory) : buffer(memory), encoder(memory, kBufferBytes) {}
+  explicit ThreadState(uint8_t* memory) : encoder(memory, kBufferBytes), pending(nullptr, 0) {}
 
   common::SpinLock lock;
   uint32_t id = 0;
   uint64_t kernel_tid = 0;
   uint64_t file_generation = 0;  // the file its ThreadStart went to
-  uint8_t* buffer;
   tf::FrameEncoder encoder;
+  // A full frame handed to the flusher to compress and write, so the thread goes on at once
+  // in its other buffer; `spare` is that other buffer while nothing is pending. Both change
+  // under r.write_lock (and the thread's lock to hand a frame off).
+  tf::FrameEncoder pending;
+  std::atomic<bool> has_pending{false};
+  uint8_t* spare = nullptr;  // mapped at the first hand-off
   ByteSampler sampler;
   bool sampler_started = false;  // its first gap is drawn at its first allocation
   int last_depth = 0;  // the previous stack, whose outer nodes the next one may share
@@ -148,6 +153,7 @@ struct Recorder {
   std::atomic<bool> flusher_running{false};
   std::atomic<bool> flusher_wanted{false};  // a fork child starts its own at its first event
   bool stop_flusher = false;  // under flusher_mutex
+  bool handed_off = false;    // under flusher_mutex: a thread handed a frame off
   pthread_mutex_t flusher_mutex = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t flusher_wake = PTHREAD_COND_INITIALIZER;
   pthread_t flusher = 0;
@@ -466,13 +472,66 @@ void ScanModules() {
 // ---------------------------------------------------------------------------------------------
 // Threads.
 
-void FlushThreadLocked(ThreadState* t) {
-  if (t->encoder.empty()) return;
+// The frame the thread handed off, written before anything newer of the thread; false when
+// it must wait (the flusher found the descriptor taken).
+bool WritePendingLocked(ThreadState* t) {
+  if (!t->has_pending.load(std::memory_order_relaxed)) return true;
+  if (!WriteFrameLocked(t->pending.thread(), t->pending)) return false;
+  t->spare = t->pending.buffer();
+  t->has_pending.store(false, std::memory_order_relaxed);
+  return true;
+}
+
+void WakeFlusherForHandOff() {
+  pthread_mutex_lock(&r.flusher_mutex);
+  r.handed_off = true;
+  pthread_cond_signal(&r.flusher_wake);
+  pthread_mutex_unlock(&r.flusher_mutex);
+}
+
+// Moves the thread's full frame to `pending` and its encoder to the spare buffer. Only while
+// the flusher runs to write it, and never in a fork child before its flusher started.
+bool HandOffLocked(ThreadState* t) {
+  if (!r.flusher_running.load(std::memory_order_relaxed) || t->has_pending.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  if (t->spare == nullptr && (t->spare = static_cast<uint8_t*>(MapZeroed(kBufferBytes))) == nullptr) {
+    return false;
+  }
+  t->pending = t->encoder;
+  t->has_pending.store(true, std::memory_order_relaxed);
+  uint64_t next_seq = t->encoder.next_seq();
+  t->encoder = tf::FrameEncoder(t->spare, kBufferBytes, t->id);
+  t->encoder.set_next_seq(next_seq);
+  t->spare = nullptr;
+  return true;
+}
+
+enum class FlushMode { kWrite, kHandOff };
+
+// Writes the thread's frames (its lock held): the pending one first, then the current one,
+// which the thread itself may hand off to the flusher instead when its buffer is full.
+void FlushThreadLocked(ThreadState* t, FlushMode mode = FlushMode::kWrite) {
+  if (t->encoder.empty() && !t->has_pending.load(std::memory_order_relaxed)) return;
+  bool handed_off;
   {
     common::SpinLockGuard write(r.write_lock);
-    if (!WriteFrameLocked(t->id, t->encoder)) return;
+    if (!WritePendingLocked(t)) return;
+    handed_off = mode == FlushMode::kHandOff && HandOffLocked(t);
+    if (!handed_off) {
+      if (!WriteFrameLocked(t->id, t->encoder)) return;
+      t->encoder.Reset();
+    }
   }
-  t->encoder.Reset();
+  if (handed_off) WakeFlusherForHandOff();
+}
+
+// The flusher's answer to a hand-off.
+void WriteHandedOff() {
+  common::SpinLockGuard write(r.write_lock);
+  for (ThreadState* t : r.slots) {
+    if (t != nullptr) WritePendingLocked(t);
+  }
 }
 
 void OnThreadExit(void* value) {
@@ -568,7 +627,7 @@ void EnsureThreadStartedLocked(ThreadState* t, uint64_t now) {
   if (t->file_generation == r.file_generation + 1) return;
   t->file_generation = r.file_generation + 1;
   if (!t->encoder.PutThreadStart({now, t->kernel_tid})) {
-    FlushThreadLocked(t);
+    FlushThreadLocked(t, FlushMode::kHandOff);
     t->encoder.PutThreadStart({now, t->kernel_tid});
   }
 }
@@ -621,7 +680,7 @@ uint64_t InternStackLocked(ThreadState* t, const uintptr_t* frames, int depth) {
       return 0;
     }
     if (created && !t->encoder.PutStackNode({id, parent, frames[i]})) {
-      FlushThreadLocked(t);
+      FlushThreadLocked(t, FlushMode::kHandOff);
       t->encoder.PutStackNode({id, parent, frames[i]});
     }
     nodes[i] = id;
@@ -739,8 +798,7 @@ void SampleMemory(bool with_huge_pages) {
   PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutMemorySample(s); });
 }
 
-// Sleeps until the next round, or until Finish wakes it to stop; true when it should stop.
-bool WaitForNextRound() {
+struct timespec NextRoundDeadline() {
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_nsec += kFlushIntervalMs * 1000000L;
@@ -748,22 +806,39 @@ bool WaitForNextRound() {
     deadline.tv_sec += 1;
     deadline.tv_nsec -= 1000000000L;
   }
+  return deadline;
+}
+
+enum class Wake { kStop, kRound, kHandOff };
+
+// Sleeps until `deadline`, a thread's hand-off, or Finish asking it to stop.
+Wake WaitForWork(const struct timespec& deadline) {
   pthread_mutex_lock(&r.flusher_mutex);
-  while (!r.stop_flusher && pthread_cond_timedwait(&r.flusher_wake, &r.flusher_mutex, &deadline) == 0) {
+  while (!r.stop_flusher && !r.handed_off &&
+         pthread_cond_timedwait(&r.flusher_wake, &r.flusher_mutex, &deadline) == 0) {
   }
-  bool stop = r.stop_flusher;
+  Wake wake = r.stop_flusher ? Wake::kStop : r.handed_off ? Wake::kHandOff : Wake::kRound;
+  r.handed_off = false;
   pthread_mutex_unlock(&r.flusher_mutex);
-  return stop;
+  return wake;
 }
 
 void* FlusherMain(void*) {
   RecorderScope scope;  // its own allocations (none expected) are never events
   on_flusher_thread = true;
-  for (int round = 0; !WaitForNextRound(); ++round) {
+  struct timespec deadline = NextRoundDeadline();
+  for (int round = 0;;) {
+    Wake wake = WaitForWork(deadline);
+    if (wake == Wake::kStop) break;
+    if (wake == Wake::kHandOff) {
+      WriteHandedOff();
+      continue;
+    }
+    deadline = NextRoundDeadline();
     if (!recording) continue;
     event_clock.Calibrate();
     ScanModules();
-    SampleMemory(round % kHugePageSampleEvery == 0);
+    SampleMemory(round++ % kHugePageSampleEvery == 0);
     FlushEveryThread(/*try_only=*/false);
   }
   return nullptr;
@@ -791,8 +866,11 @@ void FlushWithoutWaiting() {
   // WriteFrameLocked opens the file if this process has not yet (a fork child's first write).
   for (int i = 0; i < kMaxThreads; ++i) {
     ThreadState* t = r.slots[i];
-    if (t == nullptr || t->encoder.empty() || !LockBriefly(t->lock)) continue;
-    if (WriteFrameLocked(t->id, t->encoder)) t->encoder.Reset();
+    if (t == nullptr || (t->encoder.empty() && !t->has_pending.load(std::memory_order_relaxed)) ||
+        !LockBriefly(t->lock)) {
+      continue;
+    }
+    if (WritePendingLocked(t) && WriteFrameLocked(t->id, t->encoder)) t->encoder.Reset();
     t->lock.Unlock();
   }
   if (LockBriefly(r.process_lock)) {
@@ -903,7 +981,7 @@ void WriteEvent(ThreadState* t, uint64_t now, CallStack* call_stack, Put put) {
   EnsureThreadStartedLocked(t, now);
   uint64_t stack = call_stack != nullptr ? StackIdLocked(t, call_stack) : 0;
   if (!put(t->encoder, now, stack)) {
-    FlushThreadLocked(t);
+    FlushThreadLocked(t, FlushMode::kHandOff);
     put(t->encoder, now, stack);
   }
 }
@@ -1110,6 +1188,10 @@ void ForkChild() {
     if (r.slots[i] == nullptr) continue;
     r.slots[i]->lock.ResetInChild();
     r.slots[i]->encoder.Reset();
+    if (r.slots[i]->has_pending.load(std::memory_order_relaxed)) {  // the parent's to write
+      r.slots[i]->spare = r.slots[i]->pending.buffer();
+      r.slots[i]->has_pending.store(false, std::memory_order_relaxed);
+    }
     r.slots[i]->last_depth = 0;
     r.slot_in_use[i] = r.slots[i] == thread_state;
   }
@@ -1122,6 +1204,7 @@ void ForkChild() {
   r.flusher_wanted.store(true);
   r.flusher_mutex = PTHREAD_MUTEX_INITIALIZER;
   r.flusher_wake = PTHREAD_COND_INITIALIZER;
+  r.handed_off = false;
   r.finished.store(false);
   r.exit_status_known.store(false);
   struct timespec ts;
