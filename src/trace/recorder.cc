@@ -49,6 +49,7 @@ constexpr int kMaxThreads = 4096;
 constexpr size_t kMaxStackNodes = size_t{1} << 22;
 constexpr size_t kMaxNumberedBlocks = size_t{1} << 25;
 constexpr int kFlushIntervalMs = 250;
+constexpr int kFirstRoundMs = 110;
 constexpr int kHugePageSampleEvery = 4;  // flusher rounds between smaps_rollup reads
 constexpr int kMaxModules = 2048;
 constexpr size_t kModulePathBytes = 512;
@@ -623,8 +624,8 @@ ThreadState* StateForThisThread() {
 }
 
 // Emits ThreadStart into the thread's buffer the first time it records into this file.
-void EnsureThreadStartedLocked(ThreadState* t, uint64_t now) {
-  if (t->file_generation == r.file_generation + 1) return;
+inline void EnsureThreadStartedLocked(ThreadState* t, uint64_t now) {
+  if (t->file_generation == r.file_generation + 1) [[likely]] return;
   t->file_generation = r.file_generation + 1;
   if (!t->encoder.PutThreadStart({now, t->kernel_tid})) {
     FlushThreadLocked(t, FlushMode::kHandOff);
@@ -798,10 +799,10 @@ void SampleMemory(bool with_huge_pages) {
   PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutMemorySample(s); });
 }
 
-struct timespec NextRoundDeadline() {
+struct timespec NextRoundDeadline(long ms) {
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_nsec += kFlushIntervalMs * 1000000L;
+  deadline.tv_nsec += ms * 1000000L;
   if (deadline.tv_nsec >= 1000000000L) {
     deadline.tv_sec += 1;
     deadline.tv_nsec -= 1000000000L;
@@ -826,7 +827,9 @@ Wake WaitForWork(const struct timespec& deadline) {
 void* FlusherMain(void*) {
   RecorderScope scope;  // its own allocations (none expected) are never events
   on_flusher_thread = true;
-  struct timespec deadline = NextRoundDeadline();
+  // The first round comes early: it fits the event clock to the TSC (clock.h), which a short
+  // program would otherwise never get.
+  struct timespec deadline = NextRoundDeadline(kFirstRoundMs);
   for (int round = 0;;) {
     Wake wake = WaitForWork(deadline);
     if (wake == Wake::kStop) break;
@@ -834,7 +837,7 @@ void* FlusherMain(void*) {
       WriteHandedOff();
       continue;
     }
-    deadline = NextRoundDeadline();
+    deadline = NextRoundDeadline(kFlushIntervalMs);
     if (!recording) continue;
     event_clock.Calibrate();
     ScanModules();
