@@ -12,11 +12,17 @@
 namespace poolscope::interpose {
 namespace {
 
+// The alignment of the forms without an align_val_t: the fast path serves them.
+constexpr size_t kNoAlignment = 0;
+
 inline void* AllocateForNew(size_t size, size_t alignment) {
   return alignment <= kBaseAlignment ? Allocate(size) : AllocateAligned(alignment, size);
 }
 
 void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
+  if (alignment == kNoAlignment) {
+    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  }
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
@@ -27,6 +33,9 @@ void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
 }
 
 void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
+  if (alignment == kNoAlignment) {
+    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  }
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
@@ -40,12 +49,7 @@ void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
   }
 }
 
-inline void Delete(void* ptr) noexcept {
-  CountCall(Call::kDelete);
-  TracedRelease(ptr);
-}
-
-constexpr size_t kNoAlignment = 0;
+inline void Delete(void* ptr) noexcept { CountedTracedRelease(ptr, Call::kDelete); }
 
 }  // namespace
 }  // namespace poolscope::interpose

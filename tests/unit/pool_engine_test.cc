@@ -64,7 +64,7 @@ TEST(PoolEngine, PageDescribesItsBlocks) {
   void* p = e.Allocate(200);
   Page* page = arena.PageOf(p);
   EXPECT_EQ(page->block_size, ClassSize(SizeClassOf(200)));
-  EXPECT_EQ(page->heap.load(), Heap::Current());
+  EXPECT_EQ(page->heap.load(), tls_heap);
   EXPECT_GE(reinterpret_cast<uintptr_t>(p), page->start);
   EXPECT_LT(reinterpret_cast<uintptr_t>(p), page->start + (size_t{64} << 10));
   EXPECT_EQ((reinterpret_cast<uintptr_t>(p) - page->start) % page->block_size, 0u);

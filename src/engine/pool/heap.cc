@@ -11,7 +11,6 @@ namespace {
 
 // The page every sentinel slot points at: never has a free block, never written.
 constinit Page empty_page{};
-constinit Heap sentinel_heap(&empty_page);
 
 pthread_key_t exit_key;
 
@@ -47,9 +46,9 @@ void Extend(Page* page) {
 
 }  // namespace
 
+constinit Heap sentinel_heap(&empty_page);
+constinit Heap busy_heap(&empty_page);
 __thread Heap* tls_heap __attribute__((tls_model("initial-exec"))) = &sentinel_heap;
-
-bool Heap::is_sentinel() const { return this == &sentinel_heap; }
 
 bool InitThreadHeaps() {
   if (pthread_key_create(&exit_key, OnThreadExit) != 0) {
@@ -59,12 +58,12 @@ bool InitThreadHeaps() {
   return true;
 }
 
-Heap* CreateThreadHeap() {
+Heap* EngineEntry::CreateThreadHeap() {
   Heap* heap = arena.NewHeap();
-  if (heap == nullptr) return nullptr;
+  if (heap == nullptr) return &sentinel_heap;
   new (heap) Heap(&empty_page);
-  // Installed before pthread_setspecific, which may allocate: that allocation finds this heap.
-  tls_heap = heap;
+  // May allocate: that call is nested (this thread is inside the engine) and is served
+  // without a heap. The entry installs this one in tls_heap when it ends.
   pthread_setspecific(exit_key, heap);
   return heap;
 }
@@ -99,15 +98,12 @@ void FreeRemote(Page* page, Block* block) {
 }
 
 void* Heap::AllocateSlow(int size_class) {
-  Heap* heap = this;
-  if (is_sentinel()) {
-    heap = CreateThreadHeap();
-    if (heap == nullptr) return nullptr;
-  }
-  Page* page = heap->FindPageWithFreeBlocks(size_class);
+  // No heap: it could not be created, or a nested call got here (the busy heap never does).
+  if (is_sentinel() || this == &busy_heap) return nullptr;
+  Page* page = FindPageWithFreeBlocks(size_class);
   if (page == nullptr) return nullptr;
-  heap->current_[size_class] = page;
-  return heap->Allocate(ClassSize(size_class));
+  current_[size_class] = page;
+  return Allocate(ClassSize(size_class));
 }
 
 bool Heap::Refill(Page* page) {

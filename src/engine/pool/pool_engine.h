@@ -15,6 +15,8 @@
 
 namespace poolscope::engine::pool {
 
+class EngineEntry;
+
 class PoolEngine final : public Engine {
  public:
   static PoolEngine& Instance();
@@ -34,16 +36,17 @@ class PoolEngine final : public Engine {
   void ForkPrepare() override;
   void ForkParent() override;
   void ForkChild() override;
+  void EnableFastPath() override;
   common::EngineKind kind() const override { return common::EngineKind::kPool; }
 
  private:
   void* ReallocateForeign(void* ptr, size_t size);
   void FreeForeign(void* ptr);
-  // Free without the nesting check, for callers inside an EngineEntry.
-  [[gnu::always_inline]] inline void FreePooled(void* ptr);
+  // Free for callers already inside an EngineEntry.
+  [[gnu::always_inline]] inline void FreeInEntry(const EngineEntry& entry, void* ptr);
   [[gnu::cold, gnu::noinline]] void FreeOutsidePool(void* ptr);
   [[gnu::cold, gnu::noinline]] void* AllocateNested(size_t size, size_t alignment);
-  [[gnu::cold, gnu::noinline]] void FreeNested(void* ptr);
+  [[gnu::cold, gnu::noinline]] void FreeNestedOutsidePool(void* ptr);
 
   LargeBlocks large_;
   common::BumpArena nested_reserve_;
