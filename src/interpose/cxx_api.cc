@@ -19,10 +19,7 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
   return alignment <= kBaseAlignment ? Allocate(size) : AllocateAligned(alignment, size);
 }
 
-void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
-  if (alignment == kNoAlignment) {
-    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
-  }
+[[gnu::noinline]] void* NewOrThrowGeneric(size_t size, size_t alignment, AllocKind kind) {
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
@@ -32,10 +29,8 @@ void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
   }
 }
 
-void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
-  if (alignment == kNoAlignment) {
-    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
-  }
+[[gnu::noinline]] void* NewOrNullGeneric(size_t size, size_t alignment,
+                                         AllocKind kind) noexcept {
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
@@ -47,6 +42,21 @@ void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
       return nullptr;
     }
   }
+}
+
+// The generic paths are out of line so that the fast path needs no stack frame.
+inline void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
+  if (alignment == kNoAlignment) {
+    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  }
+  return NewOrThrowGeneric(size, alignment, kind);
+}
+
+inline void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
+  if (alignment == kNoAlignment) {
+    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  }
+  return NewOrNullGeneric(size, alignment, kind);
 }
 
 inline void Delete(void* ptr) noexcept { CountedTracedRelease(ptr, Call::kDelete); }

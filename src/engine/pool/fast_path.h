@@ -3,9 +3,9 @@
 // virtual call, no lock, no atomic operation when the block is the thread's own.
 //
 // They serve nothing until PoolEngine::EnableFastPath sets `fast_path` (the interposer does
-// when no call needs to be counted or recorded): until then the limits are zero, so the size
-// test and the range test that every call makes anyway fail, and the caller takes the generic
-// path. A miss (empty page, pointer outside the arena) also returns to the generic path.
+// when no call needs to be counted or recorded): until then the size test and the range test
+// that every call makes anyway fail, and the caller takes the generic path. A miss (empty
+// page, pointer outside the arena) also returns to the generic path.
 #ifndef POOLSCOPE_SRC_ENGINE_POOL_FAST_PATH_H_
 #define POOLSCOPE_SRC_ENGINE_POOL_FAST_PATH_H_
 
@@ -13,33 +13,53 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/hidden.h"
 #include "engine/pool/arena.h"
 #include "engine/pool/heap.h"
 #include "engine/pool/page.h"
 
 namespace poolscope::engine::pool {
 
+// Plain data, written once when the fast paths are enabled, and read with no ordering: each
+// value on its own, old or new, is safe. Old values serve nothing: no size is below 0, and no
+// user-space pointer is within `range` above a non-canonical `base`. A thread that frees a
+// pooled block got it after the engine was ready, so it sees the arena's state behind the new
+// values; a thread's own heap it set up itself.
 struct FastPathLimits {
   // Sizes below this are served by TryAllocate: kMaxSmallSize + 1 once enabled.
-  std::atomic<size_t> allocation_limit{0};
-  // The arena's range as TryFree tests it: empty until enabled.
-  uintptr_t base = 0;
-  std::atomic<size_t> range{0};
+  size_t allocation_limit = 0;
+  // The arena's range as TryFree tests it.
+  uintptr_t base = uintptr_t{1} << 63;
+  size_t range = 0;
 };
-extern FastPathLimits fast_path;
+extern FastPathLimits fast_path POOLSCOPE_HIDDEN;
 
 [[gnu::cold, gnu::noinline]] void ReportBadBlock(Page* page, void* p, const char* call, bool freed);
 
+// Whether `offset_in_page` (below 2^19) is the start of a carved block (see
+// Page::block_test_multiplier). False for every offset into an unused page.
+inline bool IsCarvedBlockOffset(const Page* page, uint64_t offset_in_page) {
+  return offset_in_page * page->block_test_multiplier < page->block_test_limit;
+}
+// Whether `p` is the start of a block `page` (Arena::PageOf(p)) has carved.
+inline bool IsBlockStart(const Page* page, const void* p) {
+  return IsCarvedBlockOffset(page, reinterpret_cast<uintptr_t>(p) - page->start);
+}
+// IsBlockStart for the descriptor of the slice at `offset` from the arena's base (SliceAt).
+// Pages start at their first slice, so the offset in the page is the offset in the slice.
+inline bool IsBlockStartInSlice(const Page* slice, uintptr_t offset) {
+  return IsCarvedBlockOffset(slice, offset & ((uintptr_t{1} << kSliceShift) - 1));
+}
+
+inline uintptr_t FreeMarkerOf(const Block* block) {
+  return free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+}
+
 // The block `p` points to, or null (after reporting) when `p` is not a block start in use.
-// Kept small and inline: it is on every free. One multiply by the page's reciprocal tells a
-// block start (no division); the marker tells a block already free.
 inline Block* CheckedBlock(Page* page, void* p, const char* call) {
-  uintptr_t offset = reinterpret_cast<uintptr_t>(p) - page->start;
-  uint64_t index = (offset * page->reciprocal) >> 40;
   auto* block = static_cast<Block*>(p);
-  bool misplaced = index * page->block_size != offset || index >= page->capacity;
-  if (misplaced || block->free_marker == (free_marker_key ^ reinterpret_cast<uintptr_t>(block)))
-      [[unlikely]] {
+  bool misplaced = !IsBlockStart(page, p);
+  if (misplaced || block->free_marker == FreeMarkerOf(block)) [[unlikely]] {
     ReportBadBlock(page, p, call, !misplaced);
     return nullptr;
   }
@@ -53,31 +73,55 @@ inline void FreeInArena(Heap* heap, void* p) {
   Page* page = arena.PageOf(p);
   Block* block = CheckedBlock(page, p, "free");
   if (block == nullptr) [[unlikely]] return;
-  block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+  block->free_marker = FreeMarkerOf(block);
   if (page->heap.load(std::memory_order_relaxed) == heap) [[likely]] {
-    heap->FreeLocal(page, block);
+    if (heap->FreeLocal(page, block)) [[unlikely]] heap->AfterLocalFree(page);
   } else {
     FreeRemote(page, block);
   }
 }
 
+// FreeInArena in an engine entry of its own: the fast path's way out for blocks of medium
+// pages outside their first slice, and for pointers that are not live blocks (reported).
+[[gnu::noinline]] void FreeInArenaOutOfLine(void* p);
+// AfterLocalFree, then leaves the engine (which TryFree entered).
+[[gnu::noinline]] void SettleAfterLocalFreeAndLeave(Heap* heap, Page* page);
+
 // A block of `size` bytes, or null: the caller then takes the generic path.
 inline void* TryAllocate(size_t size) {
-  if (size >= fast_path.allocation_limit.load(std::memory_order_acquire)) [[unlikely]] {
-    return nullptr;
-  }
+  if (size >= fast_path.allocation_limit) [[unlikely]] return nullptr;
   EngineEntry entry;
   return entry.heap()->TryAllocateSmall(size);
 }
 
 // Frees `p` and returns true when it is in the arena; false sends the caller to the generic
-// path.
+// path. Only the push onto the page's local list needs to be inside the engine: the checks
+// read nothing a signal handler on this thread could change under them (the page holds this
+// live block, so it stays this heap's), and remote frees are atomic. The calls are all last,
+// so the caller needs no stack frame; and the engine is left on both branches of the last
+// decrement, so the branch tests its flags.
 inline bool TryFree(void* p) {
-  // The range first: once it is set, `base` (written before it) is too.
-  size_t range = fast_path.range.load(std::memory_order_acquire);
-  if (reinterpret_cast<uintptr_t>(p) - fast_path.base >= range) [[unlikely]] return false;
-  EngineEntry entry;
-  FreeInArena(entry.heap(), p);
+  uintptr_t offset = reinterpret_cast<uintptr_t>(p) - fast_path.base;
+  if (offset >= fast_path.range) [[unlikely]] return false;
+  Page* page = arena.SliceAt(offset);
+  auto* block = static_cast<Block*>(p);
+  if (!IsBlockStartInSlice(page, offset) || block->free_marker == FreeMarkerOf(block))
+      [[unlikely]] {
+    FreeInArenaOutOfLine(p);
+    return true;
+  }
+  block->free_marker = FreeMarkerOf(block);
+  Heap* heap = tls_heap;
+  if (page->heap.load(std::memory_order_relaxed) != heap) [[unlikely]] {
+    FreeRemote(page, block);  // also a nested call's way: the busy heap owns no page
+    return true;
+  }
+  EngineEntry::Enter();
+  if (heap->FreeLocal(page, block)) [[unlikely]] {
+    SettleAfterLocalFreeAndLeave(heap, page);
+    return true;
+  }
+  EngineEntry::Leave(heap);
   return true;
 }
 

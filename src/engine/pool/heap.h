@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/hidden.h"
 #include "engine/pool/arena.h"
 #include "engine/pool/page.h"
 #include "engine/pool/size_class.h"
@@ -33,17 +34,18 @@ namespace poolscope::engine::pool {
 class Heap;
 // This thread's heap; the empty sentinel until its first allocation; the busy heap while an
 // engine call runs on this thread.
-extern __thread Heap* tls_heap __attribute__((tls_model("initial-exec")));
+extern __thread Heap* tls_heap __attribute__((tls_model("initial-exec"))) POOLSCOPE_HIDDEN;
 // The sentinels: every class's current page is an empty one, and they own no page.
-extern Heap sentinel_heap;
-extern Heap busy_heap;
+extern Heap sentinel_heap POOLSCOPE_HIDDEN;
+extern Heap busy_heap POOLSCOPE_HIDDEN;
 // Random per process: a free block's marker is this XOR its address (see Block).
-extern uintptr_t free_marker_key;
+extern uintptr_t free_marker_key POOLSCOPE_HIDDEN;
 
 class Heap {
  public:
-  explicit constexpr Heap(Page* empty_page) : current_() {
+  explicit constexpr Heap(Page* empty_page) : current_(), small_() {
     for (Page*& p : current_) p = empty_page;
+    for (Page*& p : small_) p = empty_page;
   }
 
   void* Allocate(size_t size) {
@@ -54,14 +56,18 @@ class Heap {
 
   // A block of at most kMaxSmallSize bytes from the current page, or null when that page has
   // no free block (a sentinel's never has).
-  Block* TryAllocateSmall(size_t size) { return Pop(current_[kSmallClasses.of[(size + 15) >> 4]]); }
+  Block* TryAllocateSmall(size_t size) { return Pop(small_[(size + 15) >> 4]); }
 
-  // A block of a page this heap owns, freed by its owner.
-  void FreeLocal(Page* page, Block* block) {
+  // A block of a page this heap owns, freed by its owner. Returns whether the page must be
+  // settled next (AfterLocalFree): it became empty, or it is in the full list.
+  bool FreeLocal(Page* page, Block* block) {
     block->next = page->local_free;
     page->local_free = block;
-    if (--page->used == 0 || page->in_full_list) [[unlikely]] AfterLocalFree(page);
+    return --page->used_code < 0;
   }
+  // Unfulls the page, and gives it back to the arena if it is empty and not current. Checks
+  // the page afresh, so it may run in a later engine entry than the FreeLocal that asked.
+  [[gnu::noinline]] void AfterLocalFree(Page* page);
 
   // Thread exit: every page goes back to the arena, empty or abandoned.
   void AbandonAll();
@@ -73,13 +79,17 @@ class Heap {
  private:
   friend void FreeRemote(Page* page, Block* block);
 
+  // Also takes the commonest miss inline: the owner's own frees waiting in local_free.
   static Block* Pop(Page* page) {
     Block* block = page->free;
-    if (block != nullptr) [[likely]] {
-      page->free = block->next;
-      page->used++;
-      block->free_marker = 0;
+    if (block == nullptr) [[unlikely]] {
+      block = page->local_free;
+      if (block == nullptr) return nullptr;
+      page->local_free = nullptr;
     }
+    page->free = block->next;
+    page->used_code++;
+    block->free_marker = 0;
     return block;
   }
 
@@ -89,9 +99,11 @@ class Heap {
   void MarkFull(Page* page);
   void Unfull(Page* page);
   void RescanFullPages(int size_class);
-  [[gnu::noinline]] void AfterLocalFree(Page* page);
+  void SetCurrent(int size_class, Page* page);
 
   Page* current_[kClassCount];
+  // current_ by 16-byte size step up to kMaxSmallSize, so the fast path needs no class lookup.
+  Page* small_[kMaxSmallSize / 16 + 1];
   PageList available_[kClassCount];
   PageList full_[kClassCount];
   std::atomic<uint64_t> full_dirty_[2] = {};
@@ -106,14 +118,8 @@ void FreeRemote(Page* page, Block* block);
 // file). Only the compiler may reorder across the marks: a signal runs on this same thread.
 class EngineEntry {
  public:
-  EngineEntry() : heap_(tls_heap) {
-    tls_heap = &busy_heap;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  }
-  ~EngineEntry() {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    tls_heap = heap_;
-  }
+  EngineEntry() : heap_(tls_heap) { Enter(); }
+  ~EngineEntry() { Leave(heap_); }
   EngineEntry(const EngineEntry&) = delete;
   EngineEntry& operator=(const EngineEntry&) = delete;
 
@@ -125,6 +131,17 @@ class EngineEntry {
   Heap* HeapForAllocation() {
     if (heap_->is_sentinel()) [[unlikely]] heap_ = CreateThreadHeap();
     return heap_;
+  }
+
+  // The scope's marks, for the free fast path, which leaves on either side of a branch.
+  static void Enter() {
+    tls_heap = &busy_heap;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  // `heap`: tls_heap as it was on entry (or the heap created since).
+  static void Leave(Heap* heap) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    tls_heap = heap;
   }
 
  private:

@@ -75,10 +75,20 @@ bool PoolEngine::Init(const common::Config& config) {
   return InitThreadHeaps();
 }
 
+void FreeInArenaOutOfLine(void* p) {
+  EngineEntry entry;
+  FreeInArena(entry.heap(), p);
+}
+
+void SettleAfterLocalFreeAndLeave(Heap* heap, Page* page) {
+  heap->AfterLocalFree(page);
+  EngineEntry::Leave(heap);
+}
+
 void PoolEngine::EnableFastPath() {
   fast_path.base = arena.base();
-  fast_path.range.store(arena.size(), std::memory_order_release);
-  fast_path.allocation_limit.store(kMaxSmallSize + 1, std::memory_order_release);
+  fast_path.range = arena.size();
+  fast_path.allocation_limit = kMaxSmallSize + 1;
 }
 
 void* PoolEngine::Allocate(size_t size) {
