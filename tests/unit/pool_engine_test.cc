@@ -279,6 +279,20 @@ void FreeAsFreeDoes(void* p) {
   if (!TryFree(p)) Engine().Free(p);
 }
 
+// The free fast path looks a block up by its 64 KiB slice: blocks of medium pages beyond their
+// first slice take its out-of-line path, and must be freed as well as any other.
+TEST(FastPath, FreesBlocksOfEveryPageKindAndSlice) {
+  Engine().EnableFastPath();
+  uint64_t before = InvalidPointerCount();
+  for (size_t size : {16, 1000, 1024, 1025, 8192, 8193, 30000, 65536}) {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 40; ++i) blocks.push_back(AllocateAsMallocDoes(size));
+    for (void* p : blocks) FreeAsFreeDoes(p);
+    for (void* p : blocks) EXPECT_EQ(arena.PageOf(p)->used(), 0u) << size;
+  }
+  EXPECT_EQ(InvalidPointerCount(), before);
+}
+
 constexpr size_t kSignalTestSize = 48;
 std::atomic<int> handler_runs{0};
 std::atomic<int> handler_errors{0};
