@@ -65,8 +65,7 @@ class Heap {
     page->local_free = block;
     return --page->used_code < 0;
   }
-  // Unfulls the page, and gives it back to the arena if it is empty and not current. Checks
-  // the page afresh, so it may run in a later engine entry than the FreeLocal that asked.
+  // Unfulls the page, and gives it back to the arena if it is empty and not current.
   [[gnu::noinline]] void AfterLocalFree(Page* page);
 
   // Thread exit: every page goes back to the arena, empty or abandoned.
