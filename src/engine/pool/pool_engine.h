@@ -1,5 +1,5 @@
 // The pool engine: per-thread size-class pools in huge-page segments (heap.h, arena.h) for
-// blocks up to 256 KiB, mappings of their own for larger ones (large.h), and glibc for
+// blocks up to 64 KiB, mappings of their own for larger ones (large.h), and glibc for
 // pointers it never handed out (foreign.h).
 //
 // Aligned requests never produce interior pointers: an alignment up to 64 KiB is served from a
