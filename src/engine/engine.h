@@ -50,6 +50,11 @@ class Engine {
   virtual void ForkParent() {}
   virtual void ForkChild() {}
 
+  // From now on the engine's inline fast paths (engine/fast_path.h) may serve calls. The
+  // interposer calls this at most once, after Init, and only when no call needs to be counted
+  // or recorded: the fast paths bypass the generic path that does both.
+  virtual void EnableFastPath() {}
+
   virtual common::EngineKind kind() const = 0;
 
  protected:

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "engine/fast_path.h"
 #include "interpose/bootstrap.h"
 #include "interpose/runtime.h"
 #include "poolscope/trace_format.h"
@@ -131,6 +132,31 @@ inline void TracedRelease(void* ptr) {
     if (!trace::SkipUnsampledFree(ptr)) trace::RecordFree(ptr);
   }
   Release(ptr);
+}
+
+// malloc and operator new, free and operator delete: the engine's inline fast path when it
+// serves the call, which it does only while calls are neither counted nor recorded (see
+// engine/fast_path.h); the counted and traced generic path otherwise.
+// The generic paths are out of line so that the fast paths need no stack frame.
+[[gnu::noinline]] inline void* CountedTracedAllocateGeneric(size_t size, Call call,
+                                                            AllocKind kind) {
+  CountCall(call);
+  return Traced(Allocate(size), size, kind);
+}
+
+inline void* CountedTracedAllocate(size_t size, Call call, AllocKind kind) {
+  if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  return CountedTracedAllocateGeneric(size, call, kind);
+}
+
+[[gnu::noinline]] inline void CountedTracedReleaseGeneric(void* ptr, Call call) {
+  CountCall(call);
+  TracedRelease(ptr);
+}
+
+inline void CountedTracedRelease(void* ptr, Call call) {
+  if (engine::TryFreeFast(ptr)) [[likely]] return;
+  CountedTracedReleaseGeneric(ptr, call);
 }
 
 inline void* TracedReallocate(void* ptr, size_t size) {

@@ -12,11 +12,14 @@
 namespace poolscope::interpose {
 namespace {
 
+// The alignment of the forms without an align_val_t: the fast path serves them.
+constexpr size_t kNoAlignment = 0;
+
 inline void* AllocateForNew(size_t size, size_t alignment) {
   return alignment <= kBaseAlignment ? Allocate(size) : AllocateAligned(alignment, size);
 }
 
-void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
+[[gnu::noinline]] void* NewOrThrowGeneric(size_t size, size_t alignment, AllocKind kind) {
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
@@ -26,7 +29,8 @@ void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
   }
 }
 
-void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
+[[gnu::noinline]] void* NewOrNullGeneric(size_t size, size_t alignment,
+                                         AllocKind kind) noexcept {
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
@@ -40,12 +44,22 @@ void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
   }
 }
 
-inline void Delete(void* ptr) noexcept {
-  CountCall(Call::kDelete);
-  TracedRelease(ptr);
+// The generic paths are out of line so that the fast path needs no stack frame.
+inline void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
+  if (alignment == kNoAlignment) {
+    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  }
+  return NewOrThrowGeneric(size, alignment, kind);
 }
 
-constexpr size_t kNoAlignment = 0;
+inline void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
+  if (alignment == kNoAlignment) {
+    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  }
+  return NewOrNullGeneric(size, alignment, kind);
+}
+
+inline void Delete(void* ptr) noexcept { CountedTracedRelease(ptr, Call::kDelete); }
 
 }  // namespace
 }  // namespace poolscope::interpose

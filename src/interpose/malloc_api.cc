@@ -14,14 +14,10 @@ using poolscope::interpose::CountCall;
 namespace ip = poolscope::interpose;
 
 POOLSCOPE_EXPORT void* malloc(size_t size) noexcept {
-  CountCall(Call::kMalloc);
-  return ip::Traced(ip::Allocate(size), size, ip::AllocKind::kMalloc);
+  return ip::CountedTracedAllocate(size, Call::kMalloc, ip::AllocKind::kMalloc);
 }
 
-POOLSCOPE_EXPORT void free(void* ptr) noexcept {
-  CountCall(Call::kFree);
-  ip::TracedRelease(ptr);
-}
+POOLSCOPE_EXPORT void free(void* ptr) noexcept { ip::CountedTracedRelease(ptr, Call::kFree); }
 
 POOLSCOPE_EXPORT void* calloc(size_t count, size_t size) noexcept {
   CountCall(Call::kCalloc);
@@ -81,14 +77,12 @@ POOLSCOPE_EXPORT size_t malloc_usable_size(void* ptr) noexcept { return ip::Usab
 
 // C23. The size and alignment hints are never trusted: a wrong hint must not corrupt the heap.
 POOLSCOPE_EXPORT void free_sized(void* ptr, size_t /*size*/) noexcept {
-  CountCall(Call::kFree);
-  ip::TracedRelease(ptr);
+  ip::CountedTracedRelease(ptr, Call::kFree);
 }
 
 POOLSCOPE_EXPORT void free_aligned_sized(void* ptr, size_t /*alignment*/,
                                          size_t /*size*/) noexcept {
-  CountCall(Call::kFree);
-  ip::TracedRelease(ptr);
+  ip::CountedTracedRelease(ptr, Call::kFree);
 }
 
 POOLSCOPE_EXPORT struct mallinfo2 mallinfo2() noexcept {

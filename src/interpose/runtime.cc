@@ -96,6 +96,8 @@ engine::Engine* InitializeOrNull() {
   ResolveProcessFunctions();
   ready_engine.store(e, std::memory_order_release);
   trace::Start(config, common::NameOf(e->kind()));
+  // Recording starts only here, so a call that needs no counting or recording now never will.
+  if (!count_calls && !trace::recording) e->EnableFastPath();
   state.store(kReady, std::memory_order_release);
   initializing_here = false;
   return e;

@@ -28,7 +28,8 @@ bool Arena::Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms) {
   decay_ms_ = decay_ms;
   for (size_t bytes = max_bytes; bytes >= kMinRangeBytes; bytes /= 2) {
     size_t count = bytes >> kSegmentShift;
-    size_t meta_bytes = os::RoundUp(count * sizeof(SegmentMeta), os::kPageSize);
+    size_t page_table_bytes = os::RoundUp(count * kSlicesPerSegment * sizeof(Page), os::kPageSize);
+    size_t meta_bytes = page_table_bytes + os::RoundUp(count * sizeof(SegmentMeta), os::kPageSize);
     void* range = os::ReserveAligned(bytes, kSegmentSize);
     if (range == nullptr) continue;
     // The metadata is reserved too, and committed whole: untouched entries cost nothing.
@@ -44,7 +45,8 @@ bool Arena::Init(size_t max_bytes, common::HugePages mode, uint32_t decay_ms) {
     }
     base_ = reinterpret_cast<uintptr_t>(range);
     size_ = bytes;
-    segments_ = static_cast<SegmentMeta*>(meta);
+    pages_ = static_cast<Page*>(meta);
+    segments_ = reinterpret_cast<SegmentMeta*>(static_cast<char*>(meta) + page_table_bytes);
     segment_count_ = count;
     if (mode_ == common::HugePages::kOff) os::AdviseHugePages(range, bytes, mode_);
     return true;
@@ -89,7 +91,6 @@ SegmentMeta* Arena::TakeSegment(PageKind kind) {
     return nullptr;
   }
   segment->kind = kind;
-  segment->index_shift = static_cast<uint8_t>(PageShift(kind) - kSliceShift);
   segment->state = SegmentState::kActive;
   segment->free_pages = AllPagesFree(kind);
   segment->used_pages = 0;
@@ -129,19 +130,19 @@ Page* Arena::AllocatePage(int size_class, Heap* owner) {
     segment->free_pages &= ~(uint32_t{1} << index);
     segment->used_pages++;
     FilePartial(segment);
-    Page* page = &segment->pages[index];
+    Page* page = FirstPageOf(segment) + index * SlicesPerPage(kind);
     size_t block_size = ClassSize(size_class);
     size_t page_bytes = size_t{1} << PageShift(kind);
     page->free = nullptr;
     page->local_free = nullptr;
-    page->used = 0;
+    page->used_code = -1;  // none used, not full-listed
     page->capacity = 0;
+    page->block_test_limit = 0;
     page->reserved = static_cast<uint32_t>(page_bytes / block_size);
     page->block_size = static_cast<uint32_t>(block_size);
-    page->reciprocal = ((uint64_t{1} << 40) + block_size - 1) / block_size;
+    page->block_test_multiplier = ~uint64_t{0} / block_size + 2;
     page->start = reinterpret_cast<uintptr_t>(AddressOf(segment)) + index * page_bytes;
     page->size_class = static_cast<uint8_t>(size_class);
-    page->in_full_list = false;
     page->in_full.store(false, std::memory_order_relaxed);
     page->thread_free.store(nullptr, std::memory_order_relaxed);
     page->heap.store(owner, std::memory_order_release);
@@ -157,7 +158,8 @@ void Arena::FreePage(Page* page) {
   int index = static_cast<int>((offset & (kSegmentSize - 1)) >> PageShift(segment->kind));
   // Later frees of pointers into this page find block_size 0 and are reported, not corrupting.
   page->block_size = 0;
-  page->reciprocal = 0;
+  page->block_test_multiplier = 0;
+  page->block_test_limit = 0;
   page->start = 0;
   page->heap.store(nullptr, std::memory_order_relaxed);
   UnfilePartial(segment);
@@ -257,10 +259,10 @@ ArenaStats Arena::Stats() {
     } else if (segment.state == SegmentState::kActive) {
       stats.active_segments++;
       for (int p = 0; p < PagesPerSegment(segment.kind); ++p) {
-        const Page& page = segment.pages[p];
+        const Page& page = FirstPageOf(&segment)[p * SlicesPerPage(segment.kind)];
         if (page.block_size == 0) continue;
         stats.pages_in_use++;
-        stats.bytes_in_use += size_t{page.used} * page.block_size;
+        stats.bytes_in_use += size_t{page.used()} * page.block_size;
       }
     }
   }

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "common/config.h"
+#include "common/hidden.h"
 #include "common/spinlock.h"
 #include "engine/pool/page.h"
 
@@ -49,11 +50,14 @@ class Arena {
   }
   // The page holding `p`, which Contains(). The page may be unused (block_size 0).
   Page* PageOf(const void* p) const {
-    uintptr_t offset = reinterpret_cast<uintptr_t>(p) - base_;
-    SegmentMeta* segment = &segments_[offset >> kSegmentShift];
-    return &segment->pages[(offset >> kSliceShift & (kSlicesPerSegment - 1)) >>
-                           segment->index_shift];
+    size_t slice = (reinterpret_cast<uintptr_t>(p) - base_) >> kSliceShift;
+    PageKind kind = segments_[slice / kSlicesPerSegment].kind;
+    return &pages_[slice & ~static_cast<size_t>(SlicesPerPage(kind) - 1)];
   }
+  // The descriptor of the 64 KiB slice at `offset` from base(): the page holding that
+  // address, unless it is in a later slice of a medium page (an unused descriptor, with
+  // block_size 0). One shift, no segment lookup: the free fast path's choice.
+  Page* SliceAt(uintptr_t offset) const { return &pages_[offset >> kSliceShift]; }
 
   // A fresh page of `size_class` owned by `owner`, or nullptr when the range is exhausted.
   Page* AllocatePage(int size_class, Heap* owner);
@@ -94,12 +98,18 @@ class Arena {
   char* AddressOf(const SegmentMeta* segment) const {
     return reinterpret_cast<char*>(base_) + (segment - segments_) * kSegmentSize;
   }
+  Page* FirstPageOf(const SegmentMeta* segment) const {
+    return &pages_[(segment - segments_) * kSlicesPerSegment];
+  }
 
   common::SpinLock lock_;
   bool fork_taken_ = false;
   uintptr_t base_ = 0;
   size_t size_ = 0;
   SegmentMeta* segments_ = nullptr;
+  // The page table: one descriptor per 64 KiB slice of the range; a page is described by its
+  // first slice's. Separate from the segments, so a user overflow cannot reach it.
+  Page* pages_ = nullptr;
   size_t segment_count_ = 0;
   size_t next_fresh_ = 0;  // segments below this index have been committed once
   common::HugePages mode_ = common::HugePages::kThp;
@@ -116,7 +126,7 @@ class Arena {
   size_t heap_slab_left_ = 0;
 };
 
-extern Arena arena;
+extern Arena arena POOLSCOPE_HIDDEN;
 
 }  // namespace poolscope::engine::pool
 

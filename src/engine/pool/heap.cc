@@ -11,7 +11,6 @@ namespace {
 
 // The page every sentinel slot points at: never has a free block, never written.
 constinit Page empty_page{};
-constinit Heap sentinel_heap(&empty_page);
 
 pthread_key_t exit_key;
 
@@ -43,13 +42,15 @@ void Extend(Page* page) {
   }
   page->free = next;
   page->capacity += count;
+  // block_size * multiplier wraps to e (see Page::block_test_multiplier).
+  page->block_test_limit = uint64_t{page->capacity} * (page->block_size * page->block_test_multiplier);
 }
 
 }  // namespace
 
+constinit Heap sentinel_heap(&empty_page);
+constinit Heap busy_heap(&empty_page);
 __thread Heap* tls_heap __attribute__((tls_model("initial-exec"))) = &sentinel_heap;
-
-bool Heap::is_sentinel() const { return this == &sentinel_heap; }
 
 bool InitThreadHeaps() {
   if (pthread_key_create(&exit_key, OnThreadExit) != 0) {
@@ -59,12 +60,12 @@ bool InitThreadHeaps() {
   return true;
 }
 
-Heap* CreateThreadHeap() {
+Heap* EngineEntry::CreateThreadHeap() {
   Heap* heap = arena.NewHeap();
-  if (heap == nullptr) return nullptr;
+  if (heap == nullptr) return &sentinel_heap;
   new (heap) Heap(&empty_page);
-  // Installed before pthread_setspecific, which may allocate: that allocation finds this heap.
-  tls_heap = heap;
+  // May allocate: that call is nested (this thread is inside the engine) and is served
+  // without a heap. The entry installs this one in tls_heap when it ends.
   pthread_setspecific(exit_key, heap);
   return heap;
 }
@@ -78,7 +79,7 @@ bool CollectRemoteFrees(Page* page) {
   for (; tail->next != nullptr; tail = tail->next) ++count;
   tail->next = page->free;
   page->free = list;
-  page->used -= count;
+  page->used_code -= static_cast<int32_t>(count);
   return true;
 }
 
@@ -99,15 +100,19 @@ void FreeRemote(Page* page, Block* block) {
 }
 
 void* Heap::AllocateSlow(int size_class) {
-  Heap* heap = this;
-  if (is_sentinel()) {
-    heap = CreateThreadHeap();
-    if (heap == nullptr) return nullptr;
-  }
-  Page* page = heap->FindPageWithFreeBlocks(size_class);
+  // No heap: it could not be created, or a nested call got here (the busy heap never does).
+  if (is_sentinel() || this == &busy_heap) return nullptr;
+  Page* page = FindPageWithFreeBlocks(size_class);
   if (page == nullptr) return nullptr;
-  heap->current_[size_class] = page;
-  return heap->Allocate(ClassSize(size_class));
+  SetCurrent(size_class, page);
+  return Allocate(ClassSize(size_class));
+}
+
+void Heap::SetCurrent(int size_class, Page* page) {
+  current_[size_class] = page;
+  if (ClassSize(size_class) > kMaxSmallSize) return;
+  size_t first_step = size_class == 0 ? 0 : ClassSize(size_class - 1) / 16 + 1;
+  for (size_t step = first_step; step <= ClassSize(size_class) / 16; ++step) small_[step] = page;
 }
 
 bool Heap::Refill(Page* page) {
@@ -128,7 +133,7 @@ bool Heap::Refill(Page* page) {
 void Heap::MarkFull(Page* page) {
   available_[page->size_class].Remove(page);
   full_[page->size_class].PushFront(page);
-  page->in_full_list = true;
+  page->set_in_full_list(true);
   page->in_full.store(true, std::memory_order_seq_cst);
   if (page->thread_free.load(std::memory_order_seq_cst) != nullptr) Unfull(page);
 }
@@ -136,7 +141,7 @@ void Heap::MarkFull(Page* page) {
 void Heap::Unfull(Page* page) {
   full_[page->size_class].Remove(page);
   available_[page->size_class].PushFront(page);
-  page->in_full_list = false;
+  page->set_in_full_list(false);
   page->in_full.store(false, std::memory_order_relaxed);
 }
 
@@ -156,9 +161,9 @@ Page* Heap::FindPageWithFreeBlocks(int size_class) {
   if (current != &empty_page) {
     if (Refill(current)) return current;
     MarkFull(current);
-    if (!current->in_full_list && Refill(current)) return current;
+    if (!current->in_full_list() && Refill(current)) return current;
   }
-  current_[size_class] = &empty_page;
+  SetCurrent(size_class, &empty_page);
   RescanFullPages(size_class);
   for (Page* page = available_[size_class].first; page != nullptr;) {
     Page* next = page->next;
@@ -168,7 +173,7 @@ Page* Heap::FindPageWithFreeBlocks(int size_class) {
   }
   while (Page* page = arena.TakeAbandoned(size_class)) {
     page->heap.store(this, std::memory_order_release);
-    page->in_full_list = false;
+    page->set_in_full_list(false);
     page->in_full.store(false, std::memory_order_relaxed);
     available_[size_class].PushFront(page);
     if (Refill(page)) return page;
@@ -182,10 +187,10 @@ Page* Heap::FindPageWithFreeBlocks(int size_class) {
 }
 
 void Heap::AfterLocalFree(Page* page) {
-  if (page->in_full_list) Unfull(page);
+  if (page->in_full_list()) Unfull(page);
   // An empty page goes back to the arena, except the one the fast path is using: keeping it
   // avoids returning and refetching a page when a program frees and reallocates one block.
-  if (page->used == 0 && page != current_[page->size_class]) {
+  if (page->used() == 0 && page != current_[page->size_class]) {
     available_[page->size_class].Remove(page);
     arena.FreePage(page);
   }
@@ -193,14 +198,14 @@ void Heap::AfterLocalFree(Page* page) {
 
 void Heap::AbandonAll() {
   for (int c = 0; c < kClassCount; ++c) {
-    current_[c] = &empty_page;
+    SetCurrent(c, &empty_page);
     for (PageList* list : {&available_[c], &full_[c]}) {
       while (Page* page = list->first) {
         list->Remove(page);
-        page->in_full_list = false;
+        page->set_in_full_list(false);
         page->in_full.store(false, std::memory_order_relaxed);
         CollectRemoteFrees(page);
-        if (page->used == 0) {
+        if (page->used() == 0) {
           arena.FreePage(page);
         } else {
           page->heap.store(nullptr, std::memory_order_release);

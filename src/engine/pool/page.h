@@ -28,6 +28,7 @@ inline constexpr int kSlicesPerSegment = 1 << (kSegmentShift - kSliceShift);
 
 constexpr int PageShift(PageKind kind) { return kind == PageKind::kSmall ? 16 : 19; }
 constexpr int PagesPerSegment(PageKind kind) { return 1 << (kSegmentShift - PageShift(kind)); }
+constexpr int SlicesPerPage(PageKind kind) { return 1 << (PageShift(kind) - kSliceShift); }
 
 // A free block. The second word holds a marker while the block is free, so a second free of
 // it is recognised without searching any list; allocation clears it.
@@ -37,18 +38,33 @@ struct Block {
 };
 static_assert(sizeof(Block) <= kMinBlockSize);
 
+// Taken off Page::used_code while the page is in its owner's full list.
+inline constexpr int32_t kFullListBias = int32_t{1} << 30;
+
 struct alignas(64) Page {
   // Written by the owner only.
   Block* free;
   Block* local_free;
-  uint32_t used;      // handed out and not yet returned (pending thread_free blocks count)
+  // used() - 1, less kFullListBias while the page is in the owner's full list: negative
+  // exactly when the page is empty or full-listed, the two cases in which the owner's free
+  // must do more, which it thus learns from the sign of one decrement (Heap::FreeLocal).
+  // Allocation adds one, a free takes one off: the code moves as used() does.
+  int32_t used_code;
   uint32_t capacity;  // blocks carved so far; the rest of the page is untouched
   uint32_t reserved;  // blocks that fit in the page
   uint32_t block_size;  // 0 while the page is not in use
-  uint64_t reciprocal;  // ceil(2^40 / block_size): block index = (offset * reciprocal) >> 40
   uintptr_t start;      // first block; 0 while the page is not in use
+  // The block check, one multiply and one compare (IsBlockStart): `offset` from `start` is
+  // carved block number k < capacity exactly when offset * block_test_multiplier (mod 2^64)
+  // is below block_test_limit. The multiplier is floor((2^64 - 1) / block_size) + 2, so
+  // block_size * multiplier = 2^64 + e with block_size <= e <= 2 * block_size; block k's
+  // offset then maps to k * e, increasing in k, and any other offset below 2^19 to at least
+  // the multiplier (far above every k * e): the limit is capacity * e. (Lemire's divisibility
+  // test, with the multiplier raised so that e > 0 and the product also orders the blocks.)
+  // Both 0 while the page is not in use: nothing passes.
+  uint64_t block_test_multiplier;
+  uint64_t block_test_limit;
   uint8_t size_class;
-  bool in_full_list;    // the owner's view of `in_full`
   // Shared with other threads.
   std::atomic<bool> in_full;  // full: remote frees must tell the owner (Heap::full_dirty_)
   std::atomic<Block*> thread_free;
@@ -56,6 +72,16 @@ struct alignas(64) Page {
   // Links in the owner's page lists, or in the abandoned list.
   Page* next;
   Page* prev;
+
+  // Blocks handed out and not yet returned (pending thread_free blocks count).
+  uint32_t used() const {
+    return static_cast<uint32_t>(used_code + 1 + (in_full_list() ? kFullListBias : 0));
+  }
+  // The owner's view of in_full.
+  bool in_full_list() const { return used_code < -1; }
+  void set_in_full_list(bool in) {
+    if (in != in_full_list()) used_code += in ? -kFullListBias : kFullListBias;
+  }
 };
 
 // A doubly linked list threaded through `next`/`prev` members of its nodes (pages, segments),
@@ -95,11 +121,8 @@ using PageList = IntrusiveList<Page>;
 
 enum class SegmentState : uint8_t { kUnused, kActive, kEmpty, kPurged };
 
+// The segment's pages are described in the arena's page table, not here (Arena::PageOf).
 struct SegmentMeta {
-  Page pages[kSlicesPerSegment];
-  // Page index = (offset in segment >> kSliceShift) >> index_shift. Zero (the state of
-  // never-used metadata) keeps every index in bounds; unused pages have block_size 0.
-  uint8_t index_shift;
   PageKind kind;
   SegmentState state;
   uint32_t free_pages;  // bit i: page i is free

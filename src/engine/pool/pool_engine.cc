@@ -12,12 +12,14 @@
 #include "engine/libc/libc_engine.h"
 #include "engine/pool/arena.h"
 #include "engine/pool/foreign.h"
+#include "engine/pool/fast_path.h"
 #include "engine/pool/heap.h"
 #include "engine/pool/os.h"
 
 namespace poolscope::engine::pool {
 
 uintptr_t free_marker_key = 0;
+constinit FastPathLimits fast_path;
 
 namespace {
 
@@ -44,55 +46,14 @@ uintptr_t RandomKey() {
   return key | 1;  // never zero, the marker of a block in use
 }
 
-// Set while this thread is inside the engine (see the header: signal handlers that allocate).
-__thread bool inside_engine __attribute__((tls_model("initial-exec"))) = false;
+}  // namespace
 
-class EngineEntry {
- public:
-  EngineEntry() {
-    inside_engine = true;
-    // Only the compiler may reorder across here; a signal runs on this same thread.
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  }
-  ~EngineEntry() {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    inside_engine = false;
-  }
-};
-
-[[gnu::cold, gnu::noinline]] void ReportBadBlock(Page* page, void* p, const char* call,
-                                                bool freed) {
+void ReportBadBlock(Page* page, void* p, const char* call, bool freed) {
   ReportInvalidPointer(call, p,
                        freed                  ? "was already freed (double free)"
                        : page->block_size == 0 ? "points into pool memory not in use"
                                                : "points inside a block, not at its start");
 }
-
-// The block `p` points to, or null (after reporting) when `p` is not a block start in use.
-// Kept small and inline: it is on every free.
-inline Block* CheckedBlock(Page* page, void* p, const char* call) {
-  uintptr_t offset = reinterpret_cast<uintptr_t>(p) - page->start;
-  uint64_t index = (offset * page->reciprocal) >> 40;
-  auto* block = static_cast<Block*>(p);
-  bool misplaced = index * page->block_size != offset || index >= page->capacity;
-  if (misplaced || block->free_marker == (free_marker_key ^ reinterpret_cast<uintptr_t>(block)))
-      [[unlikely]] {
-    ReportBadBlock(page, p, call, !misplaced);
-    return nullptr;
-  }
-  return block;
-}
-
-// The block `p` points to, marked free, or null (after reporting) when `p` may not be freed.
-inline Block* TakeBlock(Page* page, void* p, const char* call) {
-  Block* block = CheckedBlock(page, p, call);
-  if (block != nullptr) [[likely]] {
-    block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
-  }
-  return block;
-}
-
-}  // namespace
 
 PoolEngine& PoolEngine::Instance() {
   static constinit PoolEngine engine;
@@ -114,10 +75,26 @@ bool PoolEngine::Init(const common::Config& config) {
   return InitThreadHeaps();
 }
 
-void* PoolEngine::Allocate(size_t size) {
-  if (inside_engine) [[unlikely]] return AllocateNested(size, 0);
+void FreeInArenaOutOfLine(void* p) {
   EngineEntry entry;
-  if (size <= kMaxPooledSize) [[likely]] return Heap::Current()->Allocate(size);
+  FreeInArena(entry.heap(), p);
+}
+
+void SettleAfterLocalFreeAndLeave(Heap* heap, Page* page) {
+  heap->AfterLocalFree(page);
+  EngineEntry::Leave(heap);
+}
+
+void PoolEngine::EnableFastPath() {
+  fast_path.base = arena.base();
+  fast_path.range = arena.size();
+  fast_path.allocation_limit = kMaxSmallSize + 1;
+}
+
+void* PoolEngine::Allocate(size_t size) {
+  EngineEntry entry;
+  if (entry.nested()) [[unlikely]] return AllocateNested(size, 0);
+  if (size <= kMaxPooledSize) [[likely]] return entry.HeapForAllocation()->Allocate(size);
   return large_.Allocate(size, 0, false);
 }
 
@@ -128,49 +105,41 @@ void* PoolEngine::AllocateNested(size_t size, size_t alignment) {
 }
 
 void* PoolEngine::AllocateZeroed(size_t size) {
-  if (inside_engine) [[unlikely]] return AllocateNested(size, 0);
   EngineEntry entry;
+  if (entry.nested()) [[unlikely]] return AllocateNested(size, 0);
   if (size > kMaxPooledSize) return large_.Allocate(size, 0, true);
-  void* p = Heap::Current()->Allocate(size);
+  void* p = entry.HeapForAllocation()->Allocate(size);
   if (p != nullptr) memset(p, 0, size);
   return p;
 }
 
 void* PoolEngine::AllocateAligned(size_t alignment, size_t size) {
-  if (inside_engine) [[unlikely]] return AllocateNested(size, alignment);
   EngineEntry entry;
+  if (entry.nested()) [[unlikely]] return AllocateNested(size, alignment);
   if (alignment <= kMaxPooledAlignment && size <= kMaxPooledSize) {
     size_t need = size < alignment ? alignment : size;
     if (ClassSize(SizeClassOf(need)) % alignment != 0) {
       // Power-of-two classes are aligned to their size.
       need = size_t{1} << (64 - __builtin_clzll(need - 1));
     }
-    if (need <= kMaxPooledSize) return Heap::Current()->Allocate(need);
+    if (need <= kMaxPooledSize) return entry.HeapForAllocation()->Allocate(need);
   }
   return large_.Allocate(size, alignment, false);
 }
 
 void PoolEngine::Free(void* p) {
-  if (inside_engine) [[unlikely]] return FreeNested(p);
   EngineEntry entry;
-  FreePooled(p);
+  FreeInEntry(entry, p);
 }
 
-// Straight-line code for a pooled block; everything else is a call to a cold function.
-void PoolEngine::FreePooled(void* p) {
-  if (!arena.Contains(p)) [[unlikely]] return FreeOutsidePool(p);
-  Page* page = arena.PageOf(p);
-  Block* block = TakeBlock(page, p, "free");
-  if (block == nullptr) [[unlikely]] return;
-  Heap* heap = Heap::Current();
-  if (page->heap.load(std::memory_order_relaxed) == heap) [[likely]] {
-    heap->FreeLocal(page, block);
-  } else {
-    FreeRemote(page, block);
-  }
+// A nested call frees pooled blocks as any other (FreeInArena: the busy heap owns no page).
+void PoolEngine::FreeInEntry(const EngineEntry& entry, void* p) {
+  if (arena.Contains(p)) [[likely]] return FreeInArena(entry.heap(), p);
+  if (entry.nested()) [[unlikely]] return FreeNestedOutsidePool(p);
+  FreeOutsidePool(p);
 }
 
-// Called inside an EngineEntry (Free's or Reallocate's).
+// Called inside an EngineEntry that is not nested (Free's or Reallocate's).
 void PoolEngine::FreeOutsidePool(void* p) {
   // Past the pool every path may make system calls (munmap, process_vm_readv).
   int saved_errno = errno;
@@ -178,17 +147,10 @@ void PoolEngine::FreeOutsidePool(void* p) {
   errno = saved_errno;
 }
 
-void PoolEngine::FreeNested(void* p) {
-  if (arena.Contains(p)) {
-    Page* page = arena.PageOf(p);
-    // Even when this thread owns the page: the atomic list is the one safe to touch here.
-    if (Block* block = TakeBlock(page, p, "free")) FreeRemote(page, block);
-  } else if (nested_reserve_.Owns(p)) {
-    return;
-  } else if (!large_.HeldByCurrentThread()) {
-    FreeOutsidePool(p);
-  }
-  // Otherwise the interrupted call holds the large-block lock: the block is leaked, not risked.
+void PoolEngine::FreeNestedOutsidePool(void* p) {
+  if (nested_reserve_.Owns(p)) return;
+  // The interrupted call may hold the large-block lock: then the block is leaked, not risked.
+  if (!large_.HeldByCurrentThread()) FreeOutsidePool(p);
 }
 
 void PoolEngine::FreeForeign(void* p) {
@@ -206,17 +168,17 @@ void PoolEngine::FreeForeign(void* p) {
 }
 
 void* PoolEngine::Reallocate(void* p, size_t size) {
-  if (inside_engine) [[unlikely]] {
+  EngineEntry entry;
+  if (entry.nested()) [[unlikely]] {
     if (large_.HeldByCurrentThread()) return nullptr;
     size_t old_size = UsableSize(p);
     void* moved = old_size != 0 ? AllocateNested(size, 0) : nullptr;
     if (moved != nullptr) {
       memcpy(moved, p, old_size < size ? old_size : size);
-      FreeNested(p);
+      FreeInEntry(entry, p);
     }
     return moved;
   }
-  EngineEntry entry;
   size_t old_size;
   if (arena.Contains(p)) {
     Page* page = arena.PageOf(p);
@@ -231,11 +193,11 @@ void* PoolEngine::Reallocate(void* p, size_t size) {
   } else {
     return ReallocateForeign(p, size);
   }
-  void* moved = size <= kMaxPooledSize ? Heap::Current()->Allocate(size)
+  void* moved = size <= kMaxPooledSize ? entry.HeapForAllocation()->Allocate(size)
                                         : large_.Allocate(size, 0, false);
   if (moved == nullptr) return nullptr;
   memcpy(moved, p, old_size < size ? old_size : size);
-  FreePooled(p);
+  FreeInEntry(entry, p);
   return moved;
 }
 

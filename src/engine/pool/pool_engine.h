@@ -1,5 +1,5 @@
 // The pool engine: per-thread size-class pools in huge-page segments (heap.h, arena.h) for
-// blocks up to 256 KiB, mappings of their own for larger ones (large.h), and glibc for
+// blocks up to 64 KiB, mappings of their own for larger ones (large.h), and glibc for
 // pointers it never handed out (foreign.h).
 //
 // Aligned requests never produce interior pointers: an alignment up to 64 KiB is served from a
@@ -14,6 +14,8 @@
 #include "engine/pool/large.h"
 
 namespace poolscope::engine::pool {
+
+class EngineEntry;
 
 class PoolEngine final : public Engine {
  public:
@@ -34,16 +36,17 @@ class PoolEngine final : public Engine {
   void ForkPrepare() override;
   void ForkParent() override;
   void ForkChild() override;
+  void EnableFastPath() override;
   common::EngineKind kind() const override { return common::EngineKind::kPool; }
 
  private:
   void* ReallocateForeign(void* ptr, size_t size);
   void FreeForeign(void* ptr);
-  // Free without the nesting check, for callers inside an EngineEntry.
-  [[gnu::always_inline]] inline void FreePooled(void* ptr);
+  // Free for callers already inside an EngineEntry.
+  [[gnu::always_inline]] inline void FreeInEntry(const EngineEntry& entry, void* ptr);
   [[gnu::cold, gnu::noinline]] void FreeOutsidePool(void* ptr);
   [[gnu::cold, gnu::noinline]] void* AllocateNested(size_t size, size_t alignment);
-  [[gnu::cold, gnu::noinline]] void FreeNested(void* ptr);
+  [[gnu::cold, gnu::noinline]] void FreeNestedOutsidePool(void* ptr);
 
   LargeBlocks large_;
   common::BumpArena nested_reserve_;

@@ -26,17 +26,18 @@ constexpr int SizeClassOf(size_t size) {
   return (k - 6) * 8 + static_cast<int>(((size - 1) >> (k - 3)) & 7);
 }
 
-// Classes of sizes up to 1 KiB by table, in 16-byte steps: one load on the fast path.
+// Classes of sizes up to kMaxSmallSize by table, in 16-byte steps: one load on the fast path.
+inline constexpr size_t kMaxSmallSize = 1024;
 struct SmallClassTable {
-  uint8_t of[1024 / 16 + 1];
+  uint8_t of[kMaxSmallSize / 16 + 1];
   constexpr SmallClassTable() : of() {
-    for (size_t i = 0; i <= 1024 / 16; ++i) of[i] = static_cast<uint8_t>(SizeClassOf(i * 16));
+    for (size_t i = 0; i <= kMaxSmallSize / 16; ++i) of[i] = static_cast<uint8_t>(SizeClassOf(i * 16));
   }
 };
 inline constexpr SmallClassTable kSmallClasses;
 
 inline int FastSizeClassOf(size_t size) {
-  if (size <= 1024) [[likely]] return kSmallClasses.of[(size + 15) >> 4];
+  if (size <= kMaxSmallSize) [[likely]] return kSmallClasses.of[(size + 15) >> 4];
   return SizeClassOf(size);
 }
 
