@@ -24,7 +24,7 @@ enum class ProgressMode {
   kOn,    // always (terminal or not), from the first byte
 };
 
-inline constexpr uint64_t kProgressAtOnceBytes = 64ull << 20;
+inline constexpr uint64_t kProgressAtOnceBytes = 16ull << 20;
 inline constexpr std::chrono::milliseconds kProgressDelay{500};
 inline constexpr std::chrono::milliseconds kProgressInterval{100};
 

@@ -679,12 +679,12 @@ case_progress() {
   command -v script >/dev/null || skip "no script(1) (util-linux) to give the CLI a terminal"
   script -qfec true /dev/null >/dev/null 2>&1 </dev/null ||
     skip "script(1) cannot open a pseudo-terminal here (no /dev/pts?)"
-  # A trace over 64 MiB, which a terminal gets a bar for from the start (smaller ones only after
-  # half a second, which a test cannot count on).
+  # A trace over 16 MiB (some 25 M events), which a terminal gets a bar for from the start
+  # (smaller ones only after half a second, which a test cannot count on).
   "$CLI" run --engine libc -o "$WORK/big.trace" -- \
-    "$POOLSCOPE_TEST_BIN/bench/bench_small_churn" 8000000 1000 >/dev/null 2>&1 ||
+    "$POOLSCOPE_TEST_BIN/bench/bench_small_churn" 14000000 1000 >/dev/null 2>&1 ||
     fail "could not record the big trace"
-  (($(stat -c %s "$WORK/big.trace") >= 64 << 20)) ||
+  (($(stat -c %s "$WORK/big.trace") >= 16 << 20)) ||
     fail "the trace is only $(stat -c %s "$WORK/big.trace") bytes"
   on_terminal "$WORK/tty.out" "$CLI" report "$WORK/big.trace"
   check_progress "$WORK/tty" 71 big.trace || fail "no proper progress bar on the terminal"
