@@ -50,10 +50,11 @@ class Engine {
   virtual void ForkParent() {}
   virtual void ForkChild() {}
 
-  // From now on the engine's inline fast paths (engine/fast_path.h) may serve calls. The
-  // interposer calls this at most once, after Init, and only when no call needs to be counted
-  // or recorded: the fast paths bypass the generic path that does both.
-  virtual void EnableFastPath() {}
+  // From now on the engine's inline paths (engine/fast_path.h) may serve calls inside the
+  // generic path, and, with `at_entry_points`, at the entry points themselves. The interposer
+  // calls this once, after Init; `at_entry_points` only when no call needs to be counted or
+  // recorded, since the entry points' fast paths bypass the generic path that does both.
+  virtual void EnableFastPath(bool /*at_entry_points*/) {}
 
   virtual common::EngineKind kind() const = 0;
 

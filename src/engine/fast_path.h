@@ -18,6 +18,11 @@ inline void* TryAllocateFast(size_t size) { return pool::TryAllocate(size); }
 // True when `ptr` was freed; false: the generic path must free it.
 inline bool TryFreeFast(void* ptr) { return pool::TryFree(ptr); }
 
+// The same, for the generic path once it has counted and recorded the call: they serve
+// whenever the pool engine is ready, counted or recorded or not.
+inline void* TryAllocateInline(size_t size) { return pool::TryAllocate(size, pool::inline_path); }
+inline bool TryFreeInline(void* ptr) { return pool::TryFree(ptr, pool::inline_path); }
+
 }  // namespace poolscope::engine
 
 #endif  // POOLSCOPE_SRC_ENGINE_FAST_PATH_H_

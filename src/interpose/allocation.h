@@ -131,7 +131,7 @@ inline void TracedRelease(void* ptr) {
   if (trace::recording && ptr != nullptr) [[unlikely]] {
     if (!trace::SkipUnsampledFree(ptr)) trace::RecordFree(ptr);
   }
-  Release(ptr);
+  if (!engine::TryFreeInline(ptr)) Release(ptr);
 }
 
 // malloc and operator new, free and operator delete: the engine's inline fast path when it
@@ -141,7 +141,8 @@ inline void TracedRelease(void* ptr) {
 [[gnu::noinline]] inline void* CountedTracedAllocateGeneric(size_t size, Call call,
                                                             AllocKind kind) {
   CountCall(call);
-  return Traced(Allocate(size), size, kind);
+  void* p = engine::TryAllocateInline(size);
+  return Traced(p != nullptr ? p : Allocate(size), size, kind);
 }
 
 inline void* CountedTracedAllocate(size_t size, Call call, AllocKind kind) {

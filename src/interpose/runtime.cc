@@ -97,7 +97,7 @@ engine::Engine* InitializeOrNull() {
   ready_engine.store(e, std::memory_order_release);
   trace::Start(config, common::NameOf(e->kind()));
   // Recording starts only here, so a call that needs no counting or recording now never will.
-  if (!count_calls && !trace::recording) e->EnableFastPath();
+  e->EnableFastPath(!count_calls && !trace::recording);
   state.store(kReady, std::memory_order_release);
   initializing_here = false;
   return e;

@@ -282,7 +282,7 @@ void FreeAsFreeDoes(void* p) {
 // The free fast path looks a block up by its 64 KiB slice: blocks of medium pages beyond their
 // first slice take its out-of-line path, and must be freed as well as any other.
 TEST(FastPath, FreesBlocksOfEveryPageKindAndSlice) {
-  Engine().EnableFastPath();
+  Engine().EnableFastPath(true);
   uint64_t before = InvalidPointerCount();
   for (size_t size : {16, 1000, 1024, 1025, 8192, 8193, 30000, 65536}) {
     std::vector<void*> blocks;
@@ -313,7 +313,7 @@ void AllocateInHandler(int) {
 // Unlike glibc, the pool engine lets a signal handler allocate from the very size class the
 // interrupted call is working on (EngineEntry): no block may be handed out twice.
 TEST(Signals, HandlerAllocatingTheInterruptedSizeClassGetsItsOwnBlocks) {
-  Engine().EnableFastPath();
+  Engine().EnableFastPath(true);
   free(malloc(1));  // glibc's own set-up, outside the handler
   struct sigaction action = {};
   action.sa_handler = AllocateInHandler;

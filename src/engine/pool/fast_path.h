@@ -32,7 +32,12 @@ struct FastPathLimits {
   uintptr_t base = uintptr_t{1} << 63;
   size_t range = 0;
 };
+// The entry points' fast paths (engine/fast_path.h): enabled only when no call is counted or
+// recorded.
 extern FastPathLimits fast_path POOLSCOPE_HIDDEN;
+// The same paths inside the generic path, after the counting and recording: enabled whenever
+// the pool engine is ready, so counted and recorded calls skip the virtual call too.
+extern FastPathLimits inline_path POOLSCOPE_HIDDEN;
 
 [[gnu::cold, gnu::noinline]] void ReportBadBlock(Page* page, void* p, const char* call, bool freed);
 
@@ -88,8 +93,8 @@ inline void FreeInArena(Heap* heap, void* p) {
 [[gnu::noinline]] void SettleAfterLocalFreeAndLeave(Heap* heap, Page* page);
 
 // A block of `size` bytes, or null: the caller then takes the generic path.
-inline void* TryAllocate(size_t size) {
-  if (size >= fast_path.allocation_limit) [[unlikely]] return nullptr;
+inline void* TryAllocate(size_t size, const FastPathLimits& limits = fast_path) {
+  if (size >= limits.allocation_limit) [[unlikely]] return nullptr;
   EngineEntry entry;
   return entry.heap()->TryAllocateSmall(size);
 }
@@ -100,9 +105,9 @@ inline void* TryAllocate(size_t size) {
 // live block, so it stays this heap's), and remote frees are atomic. The calls are all last,
 // so the caller needs no stack frame; and the engine is left on both branches of the last
 // decrement, so the branch tests its flags.
-inline bool TryFree(void* p) {
-  uintptr_t offset = reinterpret_cast<uintptr_t>(p) - fast_path.base;
-  if (offset >= fast_path.range) [[unlikely]] return false;
+inline bool TryFree(void* p, const FastPathLimits& limits = fast_path) {
+  uintptr_t offset = reinterpret_cast<uintptr_t>(p) - limits.base;
+  if (offset >= limits.range) [[unlikely]] return false;
   Page* page = arena.SliceAt(offset);
   auto* block = static_cast<Block*>(p);
   if (!IsBlockStartInSlice(page, offset) || block->free_marker == FreeMarkerOf(block))

@@ -20,6 +20,7 @@ namespace poolscope::engine::pool {
 
 uintptr_t free_marker_key = 0;
 constinit FastPathLimits fast_path;
+constinit FastPathLimits inline_path;
 
 namespace {
 
@@ -85,10 +86,11 @@ void SettleAfterLocalFreeAndLeave(Heap* heap, Page* page) {
   EngineEntry::Leave(heap);
 }
 
-void PoolEngine::EnableFastPath() {
-  fast_path.base = arena.base();
-  fast_path.range = arena.size();
-  fast_path.allocation_limit = kMaxSmallSize + 1;
+void PoolEngine::EnableFastPath(bool at_entry_points) {
+  inline_path.base = arena.base();
+  inline_path.range = arena.size();
+  inline_path.allocation_limit = kMaxSmallSize + 1;
+  if (at_entry_points) fast_path = inline_path;
 }
 
 void* PoolEngine::Allocate(size_t size) {

@@ -36,7 +36,7 @@ class PoolEngine final : public Engine {
   void ForkPrepare() override;
   void ForkParent() override;
   void ForkChild() override;
-  void EnableFastPath() override;
+  void EnableFastPath(bool at_entry_points) override;
   common::EngineKind kind() const override { return common::EngineKind::kPool; }
 
  private:
