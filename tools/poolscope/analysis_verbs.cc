@@ -41,6 +41,12 @@ constexpr char kCheckUsage[] =
     "                             [--max-temporary N] [--budget FILE] [--junit FILE]\n"
     "  sizes: 4096, 64KiB, 64MiB, 1GiB (powers of 2) or 64kB, 64MB, 1GB (powers of 10)\n";
 
+// -h or --help: the verb's usage on stdout.
+int Help(const char* usage) {
+  printf("%ssymbol options:\n%s", usage, analysis::kSymbolOptionsUsage);
+  return 0;
+}
+
 int UsageError(const char* usage, const std::string& message) {
   fprintf(stderr, "poolscope: %s\n%ssymbol options (report, export, check):\n%s", message.c_str(),
           usage, analysis::kSymbolOptionsUsage);
@@ -58,6 +64,7 @@ bool ProgressOption(const std::string& arg) {
 
 // Parsed command line of an analysis verb: one trace and --name value pairs.
 struct Arguments {
+  bool help = false;  // -h or --help: nothing else matters
   std::string trace;
   std::vector<std::pair<std::string, std::string>> options;
 };
@@ -69,6 +76,10 @@ bool Parse(int argc, char** argv, std::vector<std::string> known, Arguments& out
   analysis::SetProgressMode(analysis::ProgressMode::kAuto);
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      return true;
+    }
     if (ProgressOption(arg)) continue;
     if (absl::StartsWith(arg, "-")) {
       std::string name = arg == "-o" ? "--output" : arg;
@@ -140,6 +151,7 @@ int ReportVerb(int argc, char** argv) {
   if (!Parse(argc, argv, {"--format", "--output"}, args, error)) {
     return UsageError(kReportUsage, error);
   }
+  if (args.help) return Help(kReportUsage);
   std::string output, format = "text";
   analysis::Symbolizer::Options symbols;
   if (!SymbolOptions(args, symbols, &error)) return UsageError(kReportUsage, error);
@@ -176,6 +188,7 @@ int ExportVerb(int argc, char** argv) {
   if (!Parse(argc, argv, {"--format", "--metric", "--output"}, args, error)) {
     return UsageError(kExportUsage, error);
   }
+  if (args.help) return Help(kExportUsage);
   std::string format, output;
   analysis::FoldedMetric metric = analysis::FoldedMetric::kAllocatedBytes;
   bool metric_given = false;
@@ -242,6 +255,7 @@ int CheckVerb(int argc, char** argv) {
              args, error)) {
     return UsageError(kCheckUsage, error);
   }
+  if (args.help) return Help(kCheckUsage);
   analysis::Budget budget;
   std::string junit;
   analysis::Symbolizer::Options symbols;

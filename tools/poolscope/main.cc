@@ -18,7 +18,7 @@ constexpr char kUsage[] =
     "verbs:\n"
     "  run [--engine NAME] [--trace off|full|sampled] [-o TEMPLATE] [--stats] -- CMD [ARGS...]\n"
     "        run CMD with libpoolscope.so preloaded; exits with CMD's status\n"
-    "  report TRACE [--format text|json] [-o FILE]\n"
+    "  report TRACE [--format text|json|html] [-o FILE]\n"
     "        what the trace says: totals, peak heap and the sites holding it, leaks,\n"
     "        hot and temporary allocation sites\n"
     "  export TRACE --format pprof|folded|speedscope|chrome|dhat [-o FILE]\n"

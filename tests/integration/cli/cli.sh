@@ -30,6 +30,17 @@ case_help() {
   expect_in "$WORK/out" "run [--engine NAME]"
   expect_status 0 "$CLI" run --help
   expect_in "$WORK/out" "usage: poolscope run"
+  # Every verb answers -h and --help on stdout, with status 0, whatever else is given.
+  local verb
+  for verb in report export check diff; do
+    expect_status 0 "$CLI" "$verb" --help
+    expect_in "$WORK/out" "usage: poolscope $verb"
+    expect_status 0 "$CLI" "$verb" some.trace -h
+    expect_in "$WORK/out" "usage: poolscope $verb"
+  done
+  expect_in "$WORK/out" "diff BASE NEW"
+  expect_status 0 "$CLI" --help
+  expect_in "$WORK/out" "report TRACE [--format text|json|html]"
   expect_status 2 "$CLI"
   expect_in "$WORK/err" "usage: poolscope VERB"
   expect_status 2 "$CLI" frobnicate
