@@ -310,16 +310,22 @@ inline constexpr uint64_t kRefLocal = 0, kRefRemote = 1, kRefAddress = 2, kRefLo
 
 class FrameEncoder {
  public:
+  // How the buffer is shared among the streams: a thread's events, or only generic records
+  // (the process-level frames: process, modules, marks, samples), which live in the op stream.
+  enum class Layout { kEvents, kRecordsOnly };
+
   // `thread`: the thread whose frame this is (block references to its own blocks are short).
-  FrameEncoder(uint8_t* buffer, size_t capacity, uint32_t thread = 0)
+  FrameEncoder(uint8_t* buffer, size_t capacity, uint32_t thread = 0, Layout layout = Layout::kEvents)
       : begin_(buffer), end_(buffer + capacity), thread_(thread) {
-    // The op stream also holds the large rare records (process, modules): it gets a quarter.
-    static constexpr size_t kShare[kStreamCount] = {4, 3, 4, 2, 3};
+    // Among events, the op stream also holds the rare generic records: it gets a quarter.
+    static constexpr size_t kEventShares[kStreamCount] = {4, 3, 4, 2, 3};
+    static constexpr size_t kRecordShares[kStreamCount] = {16, 0, 0, 0, 0};
+    const size_t* shares = layout == Layout::kEvents ? kEventShares : kRecordShares;
     size_t usable = capacity > kDirectoryReserve ? capacity - kDirectoryReserve : 0;
     uint8_t* at = buffer + (capacity > kDirectoryReserve ? kDirectoryReserve : capacity);
     for (int i = 0; i < kStreamCount; ++i) {
       streams_[i].begin = streams_[i].out = at;
-      at += usable * kShare[i] / 16;
+      at += usable * shares[i] / 16;
       streams_[i].end = i + 1 == kStreamCount ? end_ : at;
     }
   }

@@ -356,20 +356,19 @@ void WriteProcessRecordLocked() {
   p.start_realtime_ns = r.start_realtime_ns;
   p.start_monotonic_ns = r.start_monotonic_ns;
   p.sample_bytes = r.mode == common::TraceMode::kSampled ? r.sample_bytes : 0;
-  // Static (callers hold the write lock): inside malloc the stack may be small. The encoder
-  // gives its op stream a quarter of the buffer.
-  static uint8_t buffer[4 * (sizeof(exe) + sizeof(command_line) + 512)];
-  tf::FrameEncoder encoder(buffer, sizeof(buffer));
+  // Static (callers hold the write lock): inside malloc the stack may be small.
+  static uint8_t buffer[sizeof(exe) + sizeof(command_line) + 512];
+  tf::FrameEncoder encoder(buffer, sizeof(buffer), 0, tf::FrameEncoder::Layout::kRecordsOnly);
   encoder.PutProcess(p);
   if (!r.writer->WriteFrame(0, encoder.data(), encoder.size())) StopRecording("write failed", errno);
 }
 
 void WriteModulesLocked() {
-  static uint8_t buffer[4 * (kModulePathBytes + kMaxBuildId + 128)];  // under the write lock
+  static uint8_t buffer[kModulePathBytes + kMaxBuildId + 256];  // under the write lock
   uint64_t now = NowNs();
   for (int i = 0; i < r.module_count; ++i) {
     const Module& m = r.modules[i];
-    tf::FrameEncoder encoder(buffer, sizeof(buffer));
+    tf::FrameEncoder encoder(buffer, sizeof(buffer), 0, tf::FrameEncoder::Layout::kRecordsOnly);
     encoder.PutModuleLoad({now, m.base, m.size, m.path,
                            std::string_view(reinterpret_cast<const char*>(m.build_id),
                                             m.build_id_size)});
@@ -473,13 +472,23 @@ void ScanModules() {
 // ---------------------------------------------------------------------------------------------
 // Threads.
 
+bool HasFrames(const ThreadState* t) {
+  return !t->encoder.empty() || t->has_pending.load(std::memory_order_relaxed);
+}
+
+// The pending frame is written (or was the parent's, in a fork child): its buffer is the
+// spare again.
+void DropPending(ThreadState* t) {
+  t->spare = t->pending.buffer();
+  t->has_pending.store(false, std::memory_order_relaxed);
+}
+
 // The frame the thread handed off, written before anything newer of the thread; false when
 // it must wait (the flusher found the descriptor taken).
 bool WritePendingLocked(ThreadState* t) {
   if (!t->has_pending.load(std::memory_order_relaxed)) return true;
   if (!WriteFrameLocked(t->pending.thread(), t->pending)) return false;
-  t->spare = t->pending.buffer();
-  t->has_pending.store(false, std::memory_order_relaxed);
+  DropPending(t);
   return true;
 }
 
@@ -513,7 +522,7 @@ enum class FlushMode { kWrite, kHandOff };
 // Writes the thread's frames (its lock held): the pending one first, then the current one,
 // which the thread itself may hand off to the flusher instead when its buffer is full.
 void FlushThreadLocked(ThreadState* t, FlushMode mode = FlushMode::kWrite) {
-  if (t->encoder.empty() && !t->has_pending.load(std::memory_order_relaxed)) return;
+  if (!HasFrames(t)) return;
   bool handed_off;
   {
     common::SpinLockGuard write(r.write_lock);
@@ -750,13 +759,18 @@ void NoteBlockCap() {
   }
 }
 
+// Gives the block at `p` the number the encoder's next allocation will take; false (the cap
+// noted once) when the map has no room: the block is then recorded by address.
+bool NumberBlock(ThreadState* t, const tf::FrameEncoder& e, uintptr_t p) {
+  if (r.blocks.Insert(p, tf::BlockKey(t->id, e.next_seq()))) return true;
+  NoteBlockCap();
+  return false;
+}
+
 // An allocation's record: by block number when the map takes it, else by address.
 bool PutAllocation(ThreadState* t, tf::FrameEncoder& e, uintptr_t p, uint64_t now, uint64_t size,
                    uint64_t stack, tf::AllocKind kind, uint64_t weight) {
-  if (r.blocks.Insert(p, tf::BlockKey(t->id, e.next_seq()))) {
-    return e.PutNextAlloc(now, size, stack, kind, weight);
-  }
-  NoteBlockCap();
+  if (NumberBlock(t, e, p)) return e.PutNextAlloc(now, size, stack, kind, weight);
   tf::AllocRecord a{now, p, size, stack, kind, weight};
   return weight != 0 ? e.PutSampledAlloc(a) : e.PutAlloc(a);
 }
@@ -869,10 +883,7 @@ void FlushWithoutWaiting() {
   // WriteFrameLocked opens the file if this process has not yet (a fork child's first write).
   for (int i = 0; i < kMaxThreads; ++i) {
     ThreadState* t = r.slots[i];
-    if (t == nullptr || (t->encoder.empty() && !t->has_pending.load(std::memory_order_relaxed)) ||
-        !LockBriefly(t->lock)) {
-      continue;
-    }
+    if (t == nullptr || !HasFrames(t) || !LockBriefly(t->lock)) continue;
     if (WritePendingLocked(t) && WriteFrameLocked(t->id, t->encoder)) t->encoder.Reset();
     t->lock.Unlock();
   }
@@ -956,7 +967,7 @@ void Start(const common::Config& config, const char* engine_name) {
     common::LogLine("cannot set up the recorder (out of memory); recording is off");
     return;
   }
-  r.process_encoder = new (r.process_encoder_storage) tf::FrameEncoder(r.process_buffer, kProcessBufferBytes);
+  r.process_encoder = new (r.process_encoder_storage) tf::FrameEncoder(r.process_buffer, kProcessBufferBytes, 0, tf::FrameEncoder::Layout::kRecordsOnly);
   FindOwnText();
   sampling = r.mode == common::TraceMode::kSampled;
   recording = true;
@@ -1074,10 +1085,7 @@ void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t si
   CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
   auto new_address = reinterpret_cast<uintptr_t>(new_p);
   WriteEvent(t, ticket.started_ns, &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
-    if (r.blocks.Insert(new_address, tf::BlockKey(t->id, e.next_seq()))) {
-      return e.PutReallocOf(now, old_block, size, stack);
-    }
-    NoteBlockCap();
+    if (NumberBlock(t, e, new_address)) return e.PutReallocOf(now, old_block, size, stack);
     return e.PutRealloc({now, old_block, new_address, size, stack});
   });
 }
@@ -1191,10 +1199,7 @@ void ForkChild() {
     if (r.slots[i] == nullptr) continue;
     r.slots[i]->lock.ResetInChild();
     r.slots[i]->encoder.Reset();
-    if (r.slots[i]->has_pending.load(std::memory_order_relaxed)) {  // the parent's to write
-      r.slots[i]->spare = r.slots[i]->pending.buffer();
-      r.slots[i]->has_pending.store(false, std::memory_order_relaxed);
-    }
+    if (r.slots[i]->has_pending.load(std::memory_order_relaxed)) DropPending(r.slots[i]);
     r.slots[i]->last_depth = 0;
     r.slot_in_use[i] = r.slots[i] == thread_state;
   }
