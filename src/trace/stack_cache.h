@@ -10,7 +10,6 @@
 #ifndef POOLSCOPE_SRC_TRACE_STACK_CACHE_H_
 #define POOLSCOPE_SRC_TRACE_STACK_CACHE_H_
 
-#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -45,29 +44,27 @@ class StackCache {
   }
 
   // Remembers `stack` (frames innermost first, as recorded) for `sp`, when every frame's
-  // return address can be found on the stack above sp, in order.
+  // return address can be found on the stack above sp, in order. The entry it replaces is
+  // emptied first, so a search that fails leaves nothing half filled.
   void Remember(uintptr_t sp, const uintptr_t* frames, int depth, uint64_t stack,
                 uint32_t generation) {
     if (stack == 0 || depth == 0 || depth > kMaxDepth || sp - low_ >= high_ - low_) return;
     uintptr_t limit = high_ - sp > kMaxSpan ? sp + kMaxSpan : high_;
-    Entry candidate;
+    int set = SetOf(sp);
+    Entry& e = entries_[set][next_way_[set]++ % kWays];
+    e.sp = 0;  // no key is 0: found by no lookup
     uintptr_t at = (sp + 7) & ~uintptr_t{7};
     for (int i = 0; i < depth; ++i) {
       while (at + sizeof(uintptr_t) <= limit && Word(at) != frames[i]) at += sizeof(uintptr_t);
       if (at + sizeof(uintptr_t) > limit) return;
-      candidate.slot[i] = at;
-      candidate.value[i] = frames[i];
+      e.slot[i] = at;
+      e.value[i] = frames[i];
       at += sizeof(uintptr_t);
     }
-    candidate.sp = sp;
-    candidate.stack = stack;
-    candidate.generation = generation;
-    candidate.depth = depth;
-    int set = SetOf(sp);
-    int way = next_way_[set]++ % kWays;
-    memcpy(static_cast<void*>(&entries_[set][way]), &candidate,
-           offsetof(Entry, slot) + depth * sizeof(uintptr_t));
-    memcpy(entries_[set][way].value, candidate.value, depth * sizeof(uintptr_t));
+    e.stack = stack;
+    e.generation = generation;
+    e.depth = depth;
+    e.sp = sp;
   }
 
  private:
