@@ -68,6 +68,33 @@ using HeapTimeline = Downsampled<TimePoint, &TimePoint::first, &TimePoint::secon
 using MemoryTimeline =
     Downsampled<MemorySample, &MemorySample::time_ns, &MemorySample::rss_bytes>;
 
+// Items kept in the order their keys first came, found by key. Consecutive events mostly come
+// from one thread, and from one site: the last key is remembered, so most skip the map.
+template <typename Key, typename Item>
+class Indexed {
+ public:
+  // The index of `key`'s item, made by `make(key)` the first time.
+  template <typename Make>
+  uint32_t IndexOf(Key key, Make make) {
+    if (key != last_key_ || items_.empty()) {
+      auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(items_.size()));
+      if (inserted) items_.push_back(make(key));
+      last_key_ = key;
+      last_index_ = it->second;
+    }
+    return last_index_;
+  }
+  Item& operator[](uint32_t index) { return items_[index]; }
+  std::vector<Item>& items() { return items_; }
+  size_t size() const { return items_.size(); }
+
+ private:
+  std::vector<Item> items_;
+  absl::flat_hash_map<Key, uint32_t> index_;
+  Key last_key_{};
+  uint32_t last_index_ = 0;
+};
+
 // The one computation of peak, leaks and temporaries in the project. It follows the heap
 // block by block (memory: the live blocks) and, when asked, per site.
 class HeapModel : public tf::RecordVisitor {
@@ -161,7 +188,7 @@ class HeapModel : public tf::RecordVisitor {
       analysis_->size_histogram = size_histogram_;
       analysis_->lifetime_histogram = lifetime_histogram_;
       analysis_->threads.clear();
-      for (const PerThread& t : threads_) analysis_->threads.push_back(t.stats);
+      for (const PerThread& t : threads_.items()) analysis_->threads.push_back(t.stats);
       std::sort(analysis_->threads.begin(), analysis_->threads.end(),
                 [](const ThreadStats& x, const ThreadStats& y) { return x.thread < y.thread; });
     }
@@ -170,7 +197,7 @@ class HeapModel : public tf::RecordVisitor {
   // Sites as a vector (the model keeps them in a map while reading).
   void MoveSitesTo(std::vector<SiteStats>& out) {
     out.reserve(sites_.size());
-    for (TrackedSite& tracked : sites_) {
+    for (TrackedSite& tracked : sites_.items()) {
       // A site that has not changed since the last peak still holds what it held then.
       if (tracked.peak_epoch != peak_epoch_) TakePeakSnapshot(tracked);
       out.push_back(tracked.stats);
@@ -195,19 +222,12 @@ class HeapModel : public tf::RecordVisitor {
     if (ns > last_ns_) last_ns_ = ns;
   }
   uint64_t Since(uint64_t ns) const { return ns > start_ns_ ? ns - start_ns_ : 0; }
-  // Consecutive events mostly come from one thread, and from one site: the last of each is
-  // remembered, so most events skip the maps.
   PerThread& Thread(uint32_t thread) {
-    if (thread != last_thread_ || threads_.empty()) {
-      auto [it, inserted] = thread_index_.try_emplace(thread, threads_.size());
-      if (inserted) {
-        threads_.emplace_back();
-        threads_.back().stats.thread = thread;
-      }
-      last_thread_ = thread;
-      last_thread_index_ = it->second;
-    }
-    return threads_[last_thread_index_];
+    return threads_[threads_.IndexOf(thread, [](uint32_t id) {
+      PerThread t;
+      t.stats.thread = id;
+      return t;
+    })];
   }
   ThreadStats& ThreadOf(uint32_t thread) { return Thread(thread).stats; }
   static int Bucket(uint64_t value) { return std::bit_width(value); }
@@ -230,16 +250,11 @@ class HeapModel : public tf::RecordVisitor {
     t.stats.peak_blocks = t.stats.live_blocks;
   }
   uint32_t SiteIndex(uint64_t stack) {
-    if (stack != last_stack_ || sites_.empty()) {
-      auto [it, inserted] = site_index_.try_emplace(stack, static_cast<uint32_t>(sites_.size()));
-      if (inserted) {
-        sites_.emplace_back();
-        sites_.back().stats.stack = stack;
-      }
-      last_stack_ = stack;
-      last_site_ = it->second;
-    }
-    return last_site_;
+    return sites_.IndexOf(stack, [](uint64_t id) {
+      TrackedSite t;
+      t.stats.stack = id;
+      return t;
+    });
   }
   // The site, about to change what it holds.
   SiteStats& SiteForChange(uint32_t index) {
@@ -327,15 +342,9 @@ class HeapModel : public tf::RecordVisitor {
   TraceSummary& s_;
   TraceAnalysis* analysis_;
   absl::flat_hash_map<uint64_t, LiveBlock> live_;
-  std::vector<TrackedSite> sites_;
-  absl::flat_hash_map<uint64_t, uint32_t> site_index_;
-  uint64_t last_stack_ = 0;
-  uint32_t last_site_ = 0;
+  Indexed<uint64_t, TrackedSite> sites_;
   uint64_t peak_epoch_ = 0;
-  std::vector<PerThread> threads_;
-  absl::flat_hash_map<uint32_t, size_t> thread_index_;
-  uint32_t last_thread_ = 0;
-  size_t last_thread_index_ = 0;
+  Indexed<uint32_t, PerThread> threads_;
   std::vector<HistogramBucket> size_histogram_ =
       std::vector<HistogramBucket>(kHistogramBuckets);
   std::vector<HistogramBucket> lifetime_histogram_ =
