@@ -30,12 +30,7 @@ const SiteStats& SiteOf(const TraceAnalysis& a, uint64_t stack) {
 // makes temporaries.
 void WriteScenario(TraceBuilder& b) {
   b.Frame(0, [](tf::FrameEncoder& e) {
-    tf::ProcessRecord p;
-    p.pid = 77;
-    p.executable = "/bin/prog";
-    p.engine = "pool";
-    p.start_monotonic_ns = 1000;
-    e.PutProcess(p);
+    testutil::PutProgram(e, 77, 1000);
   });
   b.Frame(1, [](tf::FrameEncoder& e) {
     e.PutStackNode({1, 0, 0x1000});

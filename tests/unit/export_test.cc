@@ -34,12 +34,7 @@ constexpr uint64_t kStart = 1000000;  // the process's start, in trace timestamp
 // Leaked: D (parse, 150) and E (20).
 void WriteScenario(TraceBuilder& b) {
   b.Frame(0, [](tf::FrameEncoder& e) {
-    tf::ProcessRecord p;
-    p.pid = 42;
-    p.executable = "/bin/prog";
-    p.engine = "pool";
-    p.start_monotonic_ns = kStart;
-    e.PutProcess(p);
+    testutil::PutProgram(e, 42, kStart);
     e.PutModuleLoad({kStart, 0x400000, 0x10000, "/bin/prog", "\x01\x02\xab"});
   });
   b.Frame(1, [](tf::FrameEncoder& e) {

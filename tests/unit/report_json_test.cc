@@ -24,12 +24,7 @@ using testutil::TraceBuilder;
 //   Thread 2: 8 B freed after 100 ns (a temporary of its own).
 void WriteScenario(TraceBuilder& b) {
   b.Frame(0, [](tf::FrameEncoder& e) {
-    tf::ProcessRecord p;
-    p.pid = 77;
-    p.executable = "/bin/prog";
-    p.engine = "pool";
-    p.start_monotonic_ns = 1000;
-    e.PutProcess(p);
+    testutil::PutProgram(e, 77, 1000);
     e.PutModuleLoad({1000, 0x10000, 0x1000, "/bin/prog", "\x12\xab"});
     e.PutModuleLoad({1000, 0x7f0000, 0x2000, "/lib/libc.so.6", ""});
   });

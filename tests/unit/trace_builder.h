@@ -16,6 +16,16 @@
 
 namespace poolscope::testutil {
 
+// The process record of most scenarios: /bin/prog on the pool engine, started at `start_ns`.
+inline void PutProgram(trace_format::FrameEncoder& e, uint64_t pid, uint64_t start_ns) {
+  trace_format::ProcessRecord p;
+  p.pid = pid;
+  p.executable = "/bin/prog";
+  p.engine = "pool";
+  p.start_monotonic_ns = start_ns;
+  e.PutProcess(p);
+}
+
 // Writes one frame per call of `fill`, which gets the encoder and the frame's thread.
 class TraceBuilder {
  public:
