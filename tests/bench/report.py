@@ -52,29 +52,36 @@ def read_meta(path):
     return meta
 
 
-def read_results(path):
-    runs = []
+def tab_rows(path, count, optional=False):
+    """The first `count` tab-separated fields of each line that has that many; nothing from a
+    missing file when it is `optional`."""
+    if optional and not os.path.exists(path):
+        return
     with open(path) as f:
         for line in f:
             fields = line.rstrip("\n").split("\t")
-            if len(fields) < 11:
-                continue
-            workload, label, alloc, pss, status, wall, user, sys_s, rss, checksum, metrics = fields[:11]
-            parsed = {}
-            if metrics != "-":
-                for item in metrics.split():
-                    if "=" in item:
-                        k, v = item.split("=", 1)
-                        try:
-                            parsed[k] = float(v)
-                        except ValueError:
-                            pass
-            runs.append({
-                "workload": workload, "label": label, "alloc": alloc, "pass": int(pss),
-                "status": status, "wall": float(wall), "user": float(user),
-                "sys": float(sys_s), "rss_kb": float(rss), "checksum": checksum,
-                "metrics": parsed,
-            })
+            if len(fields) >= count:
+                yield fields[:count]
+
+
+def read_results(path):
+    runs = []
+    for workload, label, alloc, pss, status, wall, user, sys_s, rss, checksum, metrics in tab_rows(path, 11):
+        parsed = {}
+        if metrics != "-":
+            for item in metrics.split():
+                if "=" in item:
+                    k, v = item.split("=", 1)
+                    try:
+                        parsed[k] = float(v)
+                    except ValueError:
+                        pass
+        runs.append({
+            "workload": workload, "label": label, "alloc": alloc, "pass": int(pss),
+            "status": status, "wall": float(wall), "user": float(user),
+            "sys": float(sys_s), "rss_kb": float(rss), "checksum": checksum,
+            "metrics": parsed,
+        })
     return runs
 
 
@@ -316,21 +323,13 @@ def goals(workloads, labels, cells, peers, time_ratios, rss_ratios, cg):
 
 def read_callgrind(path):
     rows = []
-    if not os.path.exists(path):
-        return rows
-    with open(path) as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 5:
-                continue
-            alloc, si, sir, bi, bir = fields[:5]
+    for alloc, si, sir, bi, bir in tab_rows(path, 5, optional=True):
+        try:
+            per = (float(bir) - float(sir)) / (int(bi) - int(si))
+        except (ValueError, ZeroDivisionError):
             per = None
-            try:
-                per = (float(bir) - float(sir)) / (int(bi) - int(si))
-            except (ValueError, ZeroDivisionError):
-                per = None
-            rows.append({"alloc": alloc, "small_iters": int(si), "big_iters": int(bi),
-                         "per_iter": per})
+        rows.append({"alloc": alloc, "small_iters": int(si), "big_iters": int(bi),
+                     "per_iter": per})
     return rows
 
 
@@ -405,41 +404,16 @@ SAMPLED_LIMIT = 1.03
 
 def read_tracing_runs(path):
     """workload label config pass status wall checksum note, one line per run."""
-    runs = []
-    with open(path) as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 8:
-                continue
-            workload, label, config, pss, status, wall, checksum, note = fields[:8]
-            runs.append({"workload": workload, "label": label, "config": config,
-                         "pass": int(pss), "status": status, "wall": float(wall),
-                         "checksum": checksum, "note": note})
-    return runs
+    return [{"workload": workload, "label": label, "config": config, "pass": int(pss),
+             "status": status, "wall": float(wall), "checksum": checksum, "note": note}
+            for workload, label, config, pss, status, wall, checksum, note in tab_rows(path, 8)]
 
 
 def read_trace_sizes(path):
     """workload config bytes events files flags -> {(workload, config): dict}."""
-    sizes = {}
-    if not os.path.exists(path):
-        return sizes
-    with open(path) as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 6:
-                continue
-            workload, config, nbytes, events, files, flags = fields[:6]
-            try:
-                b = int(nbytes)
-            except ValueError:
-                b = None
-            try:
-                e = int(events)
-            except ValueError:
-                e = None
-            sizes[(workload, config)] = {"bytes": b, "events": e, "files": files,
-                                         "flags": "" if flags == "-" else flags}
-    return sizes
+    return {(workload, config): {"bytes": int_or_none(nbytes), "events": int_or_none(events),
+                                 "files": files, "flags": "" if flags == "-" else flags}
+            for workload, config, nbytes, events, files, flags in tab_rows(path, 6, optional=True)}
 
 
 class Pairs:
@@ -475,15 +449,7 @@ def per_iteration(row):
 
 
 def read_tracing_callgrind(path):
-    rows = []
-    if not os.path.exists(path):
-        return rows
-    with open(path) as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) >= 5:
-                rows.append(fields[:5])
-    return rows
+    return list(tab_rows(path, 5, optional=True))
 
 
 def tracing(runs, sizes, cg_rows, meta):
@@ -696,16 +662,9 @@ REPORT_SPEEDUP = 5.0
 
 
 def read_report_runs(path):
-    runs = []
-    with open(path) as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 5:
-                continue
-            config, pss, status, wall, rss = fields[:5]
-            runs.append({"config": config, "pass": int(pss), "status": status,
-                         "wall": float(wall), "rss_kb": float(rss)})
-    return runs
+    return [{"config": config, "pass": int(pss), "status": status, "wall": float(wall),
+             "rss_kb": float(rss)}
+            for config, pss, status, wall, rss in tab_rows(path, 5)]
 
 
 def int_or_none(text):
