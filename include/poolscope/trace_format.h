@@ -939,41 +939,34 @@ class FrameDecoder {
 
   // The compact records: an op byte here, their fields in the other streams.
   bool Hot(uint8_t op, DecodedRecord* r) {
-    uint8_t kind = op & 0x0f;
-    switch (op & 0xf0) {
-      case kOpAlloc:
-      case kOpSampledAlloc: {
-        if (kind > static_cast<uint8_t>(AllocKind::kRealloc)) return false;
-        bool sampled = (op & 0xf0) == kOpSampledAlloc;
-        AllocRecord& a = r->alloc;
-        r->type = sampled ? RecordType::kSampledAlloc : RecordType::kAlloc;
-        a.kind = static_cast<AllocKind>(kind);
-        a.weight = 0;
-        if (!GetTime(&a.timestamp_ns) || !Get(kSizeStream, &a.size) ||
-            (sampled && !Get(kSizeStream, &a.weight)) || !GetStack(&a.stack)) {
-          return false;
-        }
-        a.address = BlockKey(thread_, next_seq_++);
-        break;
-      }
-      case 0x30:
-        if (op == kOpFree) {
-          r->type = RecordType::kFree;
-          if (!GetTime(&r->free.timestamp_ns) || !GetRef(&r->free.address)) return false;
-        } else if (op == kOpRealloc) {
-          ReallocRecord& x = r->realloc;
-          r->type = RecordType::kRealloc;
-          if (!GetTime(&x.timestamp_ns) || !GetRef(&x.old_address) || !Get(kSizeStream, &x.size) ||
-              !GetStack(&x.stack)) {
-            return false;
-          }
-          x.new_address = BlockKey(thread_, next_seq_++);
-        } else {
-          return false;
-        }
-        break;
-      default:
+    if (op == kOpFree) {
+      r->type = RecordType::kFree;
+      if (!GetTime(&r->free.timestamp_ns) || !GetRef(&r->free.address)) return false;
+    } else if (op == kOpRealloc) {
+      ReallocRecord& x = r->realloc;
+      r->type = RecordType::kRealloc;
+      if (!GetTime(&x.timestamp_ns) || !GetRef(&x.old_address) || !Get(kSizeStream, &x.size) ||
+          !GetStack(&x.stack)) {
         return false;
+      }
+      x.new_address = BlockKey(thread_, next_seq_++);
+    } else {
+      uint8_t family = op & 0xf0;
+      uint8_t kind = op & 0x0f;
+      if ((family != kOpAlloc && family != kOpSampledAlloc) ||
+          kind > static_cast<uint8_t>(AllocKind::kRealloc)) {
+        return false;
+      }
+      bool sampled = family == kOpSampledAlloc;
+      AllocRecord& a = r->alloc;
+      r->type = sampled ? RecordType::kSampledAlloc : RecordType::kAlloc;
+      a.kind = static_cast<AllocKind>(kind);
+      a.weight = 0;
+      if (!GetTime(&a.timestamp_ns) || !Get(kSizeStream, &a.size) ||
+          (sampled && !Get(kSizeStream, &a.weight)) || !GetStack(&a.stack)) {
+        return false;
+      }
+      a.address = BlockKey(thread_, next_seq_++);
     }
     r->timestamp_ns = time_;
     return true;
