@@ -17,7 +17,7 @@ bool BlockMap::Grow(Shard& s) {
     for (size_t i = 0; i <= s.mask; ++i) {
       const Entry& e = s.table[i];
       if (e.address == 0) continue;
-      size_t j = static_cast<size_t>(Hash(e.address) >> 16) & mask;
+      size_t j = Home(mask, Hash(e.address));
       while (table[j].address != 0) j = (j + 1) & mask;
       table[j] = e;
     }
@@ -34,7 +34,7 @@ bool BlockMap::Insert(uintptr_t address, uint64_t key) {
   common::SpinLockGuard guard(s.lock);
   // Below 5/8 full, so probe runs stay short.
   if ((s.table == nullptr || (s.count + 1) * 8 > (s.mask + 1) * 5) && !Grow(s)) return false;
-  for (size_t i = Home(s, hash);; i = (i + 1) & s.mask) {
+  for (size_t i = Home(s.mask, hash);; i = (i + 1) & s.mask) {
     Entry& e = s.table[i];
     if (e.address == address) {
       e.key = key;
@@ -58,7 +58,7 @@ uint64_t BlockMap::Take(uintptr_t address) {
   Shard& s = ShardOf(shards_, hash);
   common::SpinLockGuard guard(s.lock);
   if (s.table == nullptr) return 0;
-  size_t i = Home(s, hash);
+  size_t i = Home(s.mask, hash);
   while (s.table[i].address != address) {
     if (s.table[i].address == 0) return 0;
     i = (i + 1) & s.mask;
@@ -68,7 +68,7 @@ uint64_t BlockMap::Take(uintptr_t address) {
   for (size_t j = (i + 1) & s.mask;; j = (j + 1) & s.mask) {
     Entry& e = s.table[j];
     if (e.address == 0) break;
-    size_t home = Home(s, Hash(e.address));
+    size_t home = Home(s.mask, Hash(e.address));
     bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
     if (movable) {
       s.table[i] = e;

@@ -50,7 +50,7 @@ class BlockMap {
 
   static uint64_t Hash(uintptr_t address) { return (address >> 3) * 0x9e3779b97f4a7c15ULL; }
   static Shard& ShardOf(Shard* shards, uint64_t hash) { return shards[hash >> (64 - kShardBits)]; }
-  static size_t Home(const Shard& s, uint64_t hash) { return static_cast<size_t>(hash >> 16) & s.mask; }
+  static size_t Home(size_t mask, uint64_t hash) { return static_cast<size_t>(hash >> 16) & mask; }
   bool Grow(Shard& s);
 
   Shard shards_[1 << kShardBits];
