@@ -41,10 +41,7 @@ bool BlockMap::Insert(uintptr_t address, uint64_t key) {
       return true;
     }
     if (e.address == 0) {
-      if (total_.fetch_add(1, std::memory_order_relaxed) >= max_blocks_) {
-        total_.fetch_sub(1, std::memory_order_relaxed);
-        return false;
-      }
+      if (s.count >= max_per_shard_) return false;
       e.address = address;
       e.key = key;
       ++s.count;
@@ -77,16 +74,21 @@ uint64_t BlockMap::Take(uintptr_t address) {
   }
   s.table[i].address = 0;
   --s.count;
-  total_.fetch_sub(1, std::memory_order_relaxed);
   return key;
 }
 
+size_t BlockMap::size() const {
+  size_t total = 0;
+  for (const Shard& s : shards_) total += s.count;
+  return total;
+}
+
 void BlockMap::LockForFork() {
-  for (int i = 0; i < (1 << kShardBits); ++i) taken_for_fork_[i] = shards_[i].lock.LockForFork();
+  for (size_t i = 0; i < kShards; ++i) taken_for_fork_[i] = shards_[i].lock.LockForFork();
 }
 
 void BlockMap::AfterForkInParent() {
-  for (int i = 0; i < (1 << kShardBits); ++i) shards_[i].lock.AfterForkInParent(taken_for_fork_[i]);
+  for (size_t i = 0; i < kShards; ++i) shards_[i].lock.AfterForkInParent(taken_for_fork_[i]);
 }
 
 void BlockMap::ResetInChild() {

@@ -3,12 +3,12 @@
 //
 // Sharded by address; each shard is a locked open-addressing table (linear probing, deletion
 // by backward shift, so churn leaves no tombstones) in memory mapped for it, doubled as it
-// fills. The total is capped: past the cap Insert fails and the caller records the block by
-// its address instead.
+// fills. Each shard is capped at its share of the total, counted under its own lock (a shared
+// atomic counter cost as much as the lock itself): past the cap Insert fails and the caller
+// records the block by its address instead.
 #ifndef POOLSCOPE_SRC_TRACE_BLOCK_MAP_H_
 #define POOLSCOPE_SRC_TRACE_BLOCK_MAP_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -18,8 +18,8 @@ namespace poolscope::trace {
 
 class BlockMap {
  public:
-  // At most `max_blocks` entries at once.
-  void Init(size_t max_blocks) { max_blocks_ = max_blocks; }
+  // At most `max_blocks` entries at once, max_blocks / 64 (rounded up) per shard.
+  void Init(size_t max_blocks) { max_per_shard_ = (max_blocks + kShards - 1) / kShards; }
 
   // Maps `address` to `key`, replacing what it held (a block freed unseen, or an earlier
   // attempt at the same record). False when the cap, or memory, leaves no room.
@@ -27,7 +27,8 @@ class BlockMap {
   // Removes `address` and returns its key; 0 when it holds none.
   uint64_t Take(uintptr_t address);
 
-  size_t size() const { return total_.load(std::memory_order_relaxed); }
+  // Exact only while no other thread changes the map.
+  size_t size() const;
 
   // Around fork: every shard is taken first, so the child never inherits a table mid-update.
   void LockForFork();
@@ -46,6 +47,7 @@ class BlockMap {
     size_t count = 0;
   };
   static constexpr int kShardBits = 6;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
   static constexpr size_t kFirstCapacity = 1024;
 
   static uint64_t Hash(uintptr_t address) { return (address >> 3) * 0x9e3779b97f4a7c15ULL; }
@@ -53,10 +55,9 @@ class BlockMap {
   static size_t Home(size_t mask, uint64_t hash) { return static_cast<size_t>(hash >> 16) & mask; }
   bool Grow(Shard& s);
 
-  Shard shards_[1 << kShardBits];
-  bool taken_for_fork_[1 << kShardBits] = {};
-  std::atomic<size_t> total_{0};
-  size_t max_blocks_ = 0;
+  Shard shards_[kShards];
+  bool taken_for_fork_[kShards] = {};
+  size_t max_per_shard_ = 0;
 };
 
 }  // namespace poolscope::trace

@@ -20,6 +20,7 @@
 #include <new>
 
 #include "common/log.h"
+#include "common/biased_lock.h"
 #include "common/spinlock.h"
 #include "trace/block_map.h"
 #include "trace/clock.h"
@@ -79,7 +80,8 @@ void* MapZeroed(size_t size) {
 struct ThreadState {
   explicit ThreadState(uint8_t* memory) : encoder(memory, kBufferBytes), pending(nullptr, 0) {}
 
-  common::SpinLock lock;
+  // Taken by the thread itself on every event, by others only to flush its buffer.
+  common::BiasedLock lock;
   uint32_t id = 0;
   uint64_t kernel_tid = 0;
   uint64_t file_generation = 0;  // the file its ThreadStart went to
@@ -547,11 +549,10 @@ void WriteHandedOff() {
 void OnThreadExit(void* value) {
   auto* t = static_cast<ThreadState*>(value);
   RecorderScope scope;
-  {
-    common::SpinLockGuard guard(t->lock);
-    if (recording) t->encoder.PutThreadExit({NowNs(), t->kernel_tid});
-    FlushThreadLocked(t);
-  }
+  t->lock.LockAsOwner();
+  if (recording) t->encoder.PutThreadExit({NowNs(), t->kernel_tid});
+  FlushThreadLocked(t);
+  t->lock.UnlockAsOwner();
   thread_state = nullptr;
   common::SpinLockGuard guard(r.slots_lock);
   for (int i = 0; i < kMaxThreads; ++i) {
@@ -778,15 +779,11 @@ bool PutAllocation(ThreadState* t, tf::FrameEncoder& e, uintptr_t p, uint64_t no
 // ---------------------------------------------------------------------------------------------
 // Flushing.
 
-void FlushEveryThread(bool try_only) {
+void FlushEveryThread() {
   for (int i = 0; i < kMaxThreads; ++i) {
     ThreadState* t = r.slots[i];
     if (t == nullptr) continue;
-    if (try_only) {
-      if (!t->lock.TryLock()) continue;
-    } else {
-      t->lock.Lock();
-    }
+    t->lock.Lock();
     FlushThreadLocked(t);
     t->lock.Unlock();
   }
@@ -856,7 +853,7 @@ void* FlusherMain(void*) {
     event_clock.Calibrate();
     ScanModules();
     SampleMemory(round++ % kHugePageSampleEvery == 0);
-    FlushEveryThread(/*try_only=*/false);
+    FlushEveryThread();
   }
   return nullptr;
 }
@@ -883,7 +880,10 @@ void FlushWithoutWaiting() {
   // WriteFrameLocked opens the file if this process has not yet (a fork child's first write).
   for (int i = 0; i < kMaxThreads; ++i) {
     ThreadState* t = r.slots[i];
-    if (t == nullptr || !HasFrames(t) || !LockBriefly(t->lock)) continue;
+    if (t == nullptr || !HasFrames(t)) continue;
+    // The thread's own slot is free to take unless the signal interrupted its event.
+    if (t == thread_state && t->lock.owner_busy()) continue;
+    if (!t->lock.TryLock(/*patience=*/1000)) continue;
     if (WritePendingLocked(t) && WriteFrameLocked(t->id, t->encoder)) t->encoder.Reset();
     t->lock.Unlock();
   }
@@ -969,6 +969,7 @@ void Start(const common::Config& config, const char* engine_name) {
   }
   r.process_encoder = new (r.process_encoder_storage) tf::FrameEncoder(r.process_buffer, kProcessBufferBytes, 0, tf::FrameEncoder::Layout::kRecordsOnly);
   FindOwnText();
+  common::UseAsymmetricLocks();
   sampling = r.mode == common::TraceMode::kSampled;
   recording = true;
   common::SpinLockGuard write(r.write_lock);
@@ -990,14 +991,16 @@ void StartBackgroundWork() {
 // and the record written again.
 template <typename Put>
 void WriteEvent(ThreadState* t, uint64_t now, CallStack* call_stack, Put put) {
-  common::SpinLockGuard guard(t->lock);
-  if (!recording) return;
-  EnsureThreadStartedLocked(t, now);
-  uint64_t stack = call_stack != nullptr ? StackIdLocked(t, call_stack) : 0;
-  if (!put(t->encoder, now, stack)) {
-    FlushThreadLocked(t, FlushMode::kHandOff);
-    put(t->encoder, now, stack);
+  t->lock.LockAsOwner();
+  if (recording) [[likely]] {
+    EnsureThreadStartedLocked(t, now);
+    uint64_t stack = call_stack != nullptr ? StackIdLocked(t, call_stack) : 0;
+    if (!put(t->encoder, now, stack)) {
+      FlushThreadLocked(t, FlushMode::kHandOff);
+      put(t->encoder, now, stack);
+    }
   }
+  t->lock.UnlockAsOwner();
 }
 
 // The common case of the above for events without a stack, outside any other recorder call.
@@ -1126,7 +1129,7 @@ void RecordMark(const char* name) {
 void FlushAll() {
   if (!recording) return;
   RecorderScope scope;
-  FlushEveryThread(/*try_only=*/false);
+  FlushEveryThread();
 }
 
 void NoteExitStatus(int status) {
@@ -1150,7 +1153,7 @@ void Finish() {
   uint64_t now = NowNs();
   int64_t status = r.exit_status_known.load(std::memory_order_acquire) ? r.exit_status : -1;
   PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutEnd({now, status}); });
-  FlushEveryThread(/*try_only=*/false);
+  FlushEveryThread();
 }
 
 void FinishWithoutWaiting() {
@@ -1167,7 +1170,7 @@ void FinishWithoutWaiting() {
 void BeforeExec() {
   if (!recording || !InOurOwnProcess()) return;
   RecorderScope scope;
-  FlushEveryThread(/*try_only=*/false);
+  FlushEveryThread();
 }
 
 void ForkPrepare() {
@@ -1191,6 +1194,8 @@ void ForkChild() {
   r.write_lock.ResetInChild();
   r.process_lock.ResetInChild();
   r.slots_lock.ResetInChild();
+  // A new process: its membarrier registration is its own to make (or to fail).
+  if (common::asymmetric_locks) common::UseAsymmetricLocks();
   r.stacks.ClearInChild();
   ++r.stack_generation;
   r.blocks.ResetInChild();
