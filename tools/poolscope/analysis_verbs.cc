@@ -125,12 +125,6 @@ bool SymbolOptions(const Arguments& args, analysis::Symbolizer::Options& options
   return true;
 }
 
-// Names frames with symbols from the trace's modules; prints, once, what could not be used.
-analysis::FrameNamer NamerFor(const analysis::TraceAnalysis& analysis,
-                              const analysis::Symbolizer::Options& options) {
-  return analysis::SymbolizingNamer(analysis, options);
-}
-
 void PrintSymbolWarnings(const analysis::FrameNamer& namer) {
   for (const std::string& w : analysis::SymbolWarnings(namer)) {
     fprintf(stderr, "poolscope: %s\n", w.c_str());
@@ -163,12 +157,13 @@ int ReportVerb(int argc, char** argv) {
     if (name == "format") format = value;
     if (name == "output") output = value;
   }
+  analysis::SymbolWarmUp symbolizing(args.trace, symbols);
   auto analysis = analysis::AnalyzeTrace(args.trace);
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  analysis::FrameNamer namer = NamerFor(*analysis, symbols);
+  analysis::FrameNamer namer = symbolizing.Namer(*analysis);
   std::string text = format == "json"   ? analysis::FormatJsonReport(*analysis, args.trace, namer)
                      : format == "html" ? analysis::FormatHtmlReport(*analysis, args.trace, namer)
                                         : analysis::FormatTextReport(*analysis, args.trace, namer);
@@ -228,12 +223,13 @@ int ExportVerb(int argc, char** argv) {
     return UsageError(kExportUsage, absl::StrCat("--metric is for --format folded (", format,
                                                  " carries every metric)"));
   }
+  analysis::SymbolWarmUp symbolizing(args.trace, symbols);
   auto analysis = analysis::AnalyzeTrace(args.trace);
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  analysis::FrameNamer namer = NamerFor(*analysis, symbols);
+  analysis::FrameNamer namer = symbolizing.Namer(*analysis);
   std::string text = exporter != nullptr ? exporter(*analysis, namer)
                                          : analysis::ExportFolded(*analysis, namer, metric);
   PrintSymbolWarnings(namer);
@@ -282,12 +278,13 @@ int CheckVerb(int argc, char** argv) {
   if (!budget.max_peak && !budget.max_leaked && !budget.max_allocs && !budget.max_temporary) {
     return UsageError(kCheckUsage, "no budget given");
   }
+  analysis::SymbolWarmUp symbolizing(args.trace, symbols);
   auto analysis = analysis::AnalyzeTrace(args.trace);
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
   }
-  analysis::FrameNamer namer = NamerFor(*analysis, symbols);
+  analysis::FrameNamer namer = symbolizing.Namer(*analysis);
   auto results = analysis::CheckBudget(*analysis, budget, namer);
   PrintSymbolWarnings(namer);
   bool exceeded = false;
@@ -348,6 +345,9 @@ int DiffVerb(int argc, char** argv) {
     return UsageError(kDiffUsage, absl::StrCat("two traces needed (BASE NEW), got ",
                                                traces.size()));
   }
+  // Sites are matched by function and file: line numbers and addresses change between builds.
+  analysis::SymbolWarmUp base_symbols(traces[0], {}, /*with_lines=*/false);
+  analysis::SymbolWarmUp now_symbols(traces[1], {}, /*with_lines=*/false);
   auto base = analysis::AnalyzeTrace(traces[0]);
   if (!base.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(base.status().message()).c_str());
@@ -358,10 +358,8 @@ int DiffVerb(int argc, char** argv) {
     fprintf(stderr, "poolscope: %s\n", std::string(now.status().message()).c_str());
     return kExitBadInput;
   }
-  // Sites are matched by function and file: line numbers and addresses change between builds.
-  analysis::TraceDiff diff =
-      analysis::DiffTraces(*base, analysis::SymbolizingNamer(*base, {}, /*with_lines=*/false),
-                           *now, analysis::SymbolizingNamer(*now, {}, /*with_lines=*/false));
+  analysis::TraceDiff diff = analysis::DiffTraces(*base, base_symbols.Namer(*base), *now,
+                                                  now_symbols.Namer(*now));
   fputs(analysis::FormatDiff(diff, traces[0], traces[1]).c_str(), stdout);
   bool exceeded = false;
   if (!thresholds.empty()) fputs("\n", stdout);

@@ -1,6 +1,12 @@
 #include "symbol_names.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -9,9 +15,22 @@ namespace {
 
 // Shared by the copies of one namer (FrameNamer is copied around as a std::function).
 struct NamerState {
-  explicit NamerState(Symbolizer::Options options) : symbolizer(std::move(options)) {}
+  explicit NamerState(Symbolizer symbolizer) : symbolizer(std::move(symbolizer)) {}
   Symbolizer symbolizer;
 };
+
+// The trace's modules, in trace order.
+class ModuleCollector : public trace_format::RecordVisitor {
+ public:
+  void OnModuleLoad(uint32_t, const trace_format::ModuleRecord& r) override {
+    modules.push_back({r.load_address, r.size, std::string(r.path), std::string(r.build_id)});
+  }
+  std::vector<ModuleInfo> modules;
+};
+
+void AddModules(Symbolizer& symbolizer, const std::vector<ModuleInfo>& modules) {
+  for (const ModuleInfo& m : modules) symbolizer.AddModule(m.load_address, m.size, m.path, m.build_id);
+}
 
 class SymbolizingNamerImpl {
  public:
@@ -58,13 +77,45 @@ bool ApplySymbolOption(const std::string& name, const std::string& value,
   return true;
 }
 
-FrameNamer SymbolizingNamer(const TraceAnalysis& analysis, Symbolizer::Options options,
-                            bool with_lines) {
-  auto state = std::make_shared<NamerState>(std::move(options));
-  for (const ModuleInfo& m : analysis.modules) {
-    state->symbolizer.AddModule(m.load_address, m.size, m.path, m.build_id);
+struct SymbolWarmUp::State {
+  explicit State(Symbolizer::Options options) : symbolizer(std::move(options)) {}
+  Symbolizer symbolizer;
+  bool with_lines = true;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+SymbolWarmUp::SymbolWarmUp(const std::string& trace_path, Symbolizer::Options options,
+                           bool with_lines)
+    : state_(std::make_unique<State>(std::move(options))) {
+  state_->with_lines = with_lines;
+  state_->thread = std::thread([state = state_.get(), trace_path] {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
+    ModuleCollector collector;
+    if (!ReadProcessLevel(trace_path, collector).ok()) return;  // the analysis will say why
+    AddModules(state->symbolizer, collector.modules);
+    // An address in each module makes the symbolizer open it and its debug information.
+    for (const ModuleInfo& m : collector.modules) {
+      if (state->stop.load(std::memory_order_relaxed)) return;
+      state->symbolizer.Symbolize(m.load_address + 1);
+    }
+  });
+}
+
+SymbolWarmUp::~SymbolWarmUp() {
+  if (state_->thread.joinable()) {
+    state_->stop.store(true, std::memory_order_relaxed);
+    state_->thread.join();
   }
-  return SymbolizingNamerImpl(std::move(state), with_lines);
+}
+
+FrameNamer SymbolWarmUp::Namer(const TraceAnalysis& analysis) {
+  state_->thread.join();
+  auto shared = std::make_shared<NamerState>(std::move(state_->symbolizer));
+  // Modules the warm-up did not see (it read none if the trace changed under it) are added
+  // now; the ones it added are ignored as repeats.
+  AddModules(shared->symbolizer, analysis.modules);
+  return SymbolizingNamerImpl(std::move(shared), state_->with_lines);
 }
 
 std::vector<std::string> SymbolWarnings(const FrameNamer& namer) {

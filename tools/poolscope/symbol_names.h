@@ -3,6 +3,7 @@
 #ifndef POOLSCOPE_TOOLS_POOLSCOPE_SYMBOL_NAMES_H_
 #define POOLSCOPE_TOOLS_POOLSCOPE_SYMBOL_NAMES_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,28 @@ bool ApplySymbolOption(const std::string& name, const std::string& value,
 // "function file:line" for a return address (its innermost inlined frame), from the modules
 // the trace recorded; module+offset where no symbols are found. Without lines,
 // "function file" (a name that survives rebuilds, for matching sites across traces).
-FrameNamer SymbolizingNamer(const TraceAnalysis& analysis, Symbolizer::Options options,
-                            bool with_lines = true);
+//
+// The slow part of symbolizing (opening the modules, loading and decompressing their debug
+// information: tens of milliseconds for libc) is done while the trace is analysed: made
+// before AnalyzeTrace, a SymbolWarmUp reads the trace's modules and opens each in a thread of
+// lowest priority, which takes only a core the analysis leaves idle.
+class SymbolWarmUp {
+ public:
+  SymbolWarmUp(const std::string& trace_path, Symbolizer::Options options,
+               bool with_lines = true);
+  ~SymbolWarmUp();  // stops after the module being opened
+  SymbolWarmUp(const SymbolWarmUp&) = delete;
+  SymbolWarmUp& operator=(const SymbolWarmUp&) = delete;
 
-// The symbolizer's warnings for the modules a namer made by SymbolizingNamer has used.
+  // The namer for the analysis of the same trace; call once.
+  FrameNamer Namer(const TraceAnalysis& analysis);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The symbolizer's warnings for the modules of a namer made by SymbolWarmUp.
 std::vector<std::string> SymbolWarnings(const FrameNamer& namer);
 
 }  // namespace poolscope::analysis

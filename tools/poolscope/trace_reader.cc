@@ -3,9 +3,14 @@
 #include <zstd.h>
 
 #include <cstdio>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <queue>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -33,8 +38,10 @@ struct FrameLocation {
 // the two ways of reading (file order, time order) so they judge damage the same way.
 class FrameScanner {
  public:
+  // `progress`: draw a progress bar (ProgressBar::ForTrace decides whether it shows).
   static absl::StatusOr<std::unique_ptr<FrameScanner>> Open(const std::string& path,
-                                                            TraceReadSummary& summary) {
+                                                            TraceReadSummary& summary,
+                                                            bool progress = true) {
     std::unique_ptr<FILE, FileCloser> file(fopen(path.c_str(), "rb"));
     if (!file) {
       return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", strerror(errno)));
@@ -55,7 +62,8 @@ class FrameScanner {
           path, ": written in trace format ", header.major, ".", header.minor,
           ", newer than this poolscope reads (", tf::kMajorVersion, ".x); upgrade poolscope"));
     }
-    return std::unique_ptr<FrameScanner>(new FrameScanner(std::move(file), summary, path));
+    return std::unique_ptr<FrameScanner>(
+        new FrameScanner(std::move(file), summary, path, progress));
   }
 
   // The next sound frame, positioned at its data; false at the end of the file.
@@ -106,11 +114,12 @@ class FrameScanner {
 
  private:
   FrameScanner(std::unique_ptr<FILE, FileCloser> file, TraceReadSummary& summary,
-               const std::string& path)
+               const std::string& path, bool progress)
       : file_(std::move(file)),
         summary_(summary),
         offset_(sizeof(tf::FileHeader)),
-        progress_(ProgressBar::ForTrace(path, summary.file_bytes)) {}
+        progress_(progress ? ProgressBar::ForTrace(path, summary.file_bytes)
+                           : ProgressBar(path, summary.file_bytes, ProgressBar::Settings{})) {}
 
   // Lost framing: look for the next frame magic after where this header claimed to start. A
   // header cut off at the very end of the file is truncation, not damage.
@@ -157,14 +166,19 @@ struct ThreadStream {
 
 }  // namespace
 
-absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVisitor& visitor) {
+namespace {
+
+// Reads the frames `wanted(thread)` accepts, in file order.
+template <typename Wanted>
+absl::StatusOr<TraceReadSummary> ReadFrames(const std::string& path, tf::RecordVisitor& visitor,
+                                            bool progress, Wanted wanted) {
   TraceReadSummary summary;
-  auto scanner = FrameScanner::Open(path, summary);
+  auto scanner = FrameScanner::Open(path, summary, progress);
   if (!scanner.ok()) return scanner.status();
   tf::UnknownRecordTypes unknown;
   std::vector<uint8_t> raw;
   for (FrameLocation frame; (*scanner)->Next(&frame);) {
-    if (!(*scanner)->Read(frame, raw)) continue;
+    if (!wanted(frame.header.thread) || !(*scanner)->Read(frame, raw)) continue;
     if (tf::DecodeFrame(frame.header.thread, raw.data(), raw.size(), visitor, &unknown) !=
         tf::DecodeResult::kOk) {
       ++summary.corrupt_frames;
@@ -176,15 +190,28 @@ absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVi
   return summary;
 }
 
-absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
-                                                      tf::RecordVisitor& visitor) {
-  TraceReadSummary summary;
-  auto scanner = FrameScanner::Open(path, summary);
-  if (!scanner.ok()) return scanner.status();
+}  // namespace
+
+absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVisitor& visitor) {
+  return ReadFrames(path, visitor, /*progress=*/true, [](uint32_t) { return true; });
+}
+
+absl::StatusOr<TraceReadSummary> ReadProcessLevel(const std::string& path,
+                                                  tf::RecordVisitor& visitor) {
+  return ReadFrames(path, visitor, /*progress=*/false,
+                    [](uint32_t thread) { return thread == 0; });
+}
+
+namespace {
+
+// The merge of ReadTraceInTimeOrder, handing each record to `emit(thread, record)`; the record
+// (and the strings it points to) is valid only during the call.
+template <typename Emit>
+void MergeInTimeOrder(FrameScanner& scanner, TraceReadSummary& summary, Emit emit) {
   // Pass 1: where each thread's frames are (headers only).
   std::vector<ThreadStream> streams;
   absl::flat_hash_map<uint32_t, size_t> stream_of;
-  for (FrameLocation frame; (*scanner)->Next(&frame);) {
+  for (FrameLocation frame; scanner.Next(&frame);) {
     auto [it, inserted] = stream_of.try_emplace(frame.header.thread, streams.size());
     if (inserted) {
       streams.emplace_back();
@@ -207,7 +234,7 @@ absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
         case tf::NextResult::kEnd:
           if (s.next_frame == s.frames.size()) return false;
           const FrameLocation& f = s.frames[s.next_frame++];
-          if (!(*scanner)->Read(f, s.raw)) continue;
+          if (!scanner.Read(f, s.raw)) continue;
           ++summary.frames;
           s.frame_sequence = f.header.sequence;
           s.decoder = tf::FrameDecoder(f.header.thread, s.raw.data(), s.raw.size());
@@ -234,12 +261,165 @@ absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
     // without touching the heap.
     bool more;
     do {
-      tf::Deliver(streams[i].thread, streams[i].pending, visitor);
+      emit(streams[i].thread, streams[i].pending);
       more = advance(streams[i]);
     } while (more && (heads.empty() || !later(i, heads.top())));
     if (more) heads.push(i);
   }
   summary.unknown_record_types.insert(unknown.types, unknown.types + unknown.count);
+}
+
+// Records on their way from the decoding thread to the visitor's: allocations, frees and
+// reallocs compact, the rare others whole, with their strings copied out of the frame buffer
+// (which the decoder reuses) into the batch.
+struct BatchedRecord {
+  BatchedRecord() : other(0) {}
+  tf::RecordType type;
+  uint32_t thread;
+  union {
+    tf::AllocRecord alloc;
+    tf::FreeRecord free;
+    tf::ReallocRecord realloc;
+    uint32_t other;  // index into Batch::others
+  };
+};
+
+struct Batch {
+  static constexpr size_t kRecords = 16384;
+
+  void Add(uint32_t thread, const tf::DecodedRecord& r) {
+    BatchedRecord& b = records.emplace_back();
+    b.type = r.type;
+    b.thread = thread;
+    switch (r.type) {
+      case tf::RecordType::kAlloc:
+      case tf::RecordType::kSampledAlloc: b.alloc = r.alloc; break;
+      case tf::RecordType::kFree: b.free = r.free; break;
+      case tf::RecordType::kRealloc: b.realloc = r.realloc; break;
+      default:
+        b.other = static_cast<uint32_t>(others.size());
+        KeepStrings(others.emplace_back(r));
+        break;
+    }
+  }
+  void Deliver(tf::RecordVisitor& visitor) const {
+    for (const BatchedRecord& b : records) {
+      switch (b.type) {
+        case tf::RecordType::kAlloc: visitor.OnAlloc(b.thread, b.alloc); break;
+        case tf::RecordType::kSampledAlloc: visitor.OnSampledAlloc(b.thread, b.alloc); break;
+        case tf::RecordType::kFree: visitor.OnFree(b.thread, b.free); break;
+        case tf::RecordType::kRealloc: visitor.OnRealloc(b.thread, b.realloc); break;
+        default: tf::Deliver(b.thread, others[b.other], visitor); break;
+      }
+    }
+  }
+  void Clear() {
+    records.clear();
+    others.clear();
+    strings.clear();
+  }
+
+  std::vector<BatchedRecord> records;
+  std::vector<tf::DecodedRecord> others;
+  std::deque<std::string> strings;  // a deque: its strings never move, so views stay valid
+
+ private:
+  void Keep(std::string_view& s) { s = strings.emplace_back(s); }
+  void KeepStrings(tf::DecodedRecord& r) {
+    switch (r.type) {
+      case tf::RecordType::kProcess:
+        Keep(r.process.executable);
+        Keep(r.process.command_line);
+        Keep(r.process.host);
+        Keep(r.process.engine);
+        break;
+      case tf::RecordType::kModuleLoad:
+      case tf::RecordType::kModuleUnload:
+        Keep(r.module.path);
+        Keep(r.module.build_id);
+        break;
+      case tf::RecordType::kPhaseMark: Keep(r.phase_mark.name); break;
+      default: break;
+    }
+  }
+};
+
+// Full batches from the decoding thread to the visitor's, at most kInFlight at once; emptied
+// ones go back for reuse.
+class BatchQueue {
+ public:
+  static constexpr size_t kInFlight = 4;
+
+  std::unique_ptr<Batch> TakeEmpty() {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return full_.size() < kInFlight; });
+    if (empty_.empty()) return std::make_unique<Batch>();
+    std::unique_ptr<Batch> b = std::move(empty_.back());
+    empty_.pop_back();
+    return b;
+  }
+  void PutFull(std::unique_ptr<Batch> b) {
+    std::lock_guard lock(mutex_);
+    full_.push_back(std::move(b));
+    ready_.notify_one();
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    ready_.notify_one();
+  }
+  // Null once the queue is closed and drained.
+  std::unique_ptr<Batch> TakeFull() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return nullptr;
+    std::unique_ptr<Batch> b = std::move(full_.front());
+    full_.pop_front();
+    return b;
+  }
+  void PutEmpty(std::unique_ptr<Batch> b) {
+    b->Clear();
+    std::lock_guard lock(mutex_);
+    empty_.push_back(std::move(b));
+    space_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::deque<std::unique_ptr<Batch>> full_;
+  std::vector<std::unique_ptr<Batch>> empty_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+// Decoding and merging run in a thread of their own, ahead of the visitor by a few batches:
+// on two cores the analysis then costs about what its model does.
+absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
+                                                      tf::RecordVisitor& visitor) {
+  TraceReadSummary summary;
+  auto scanner = FrameScanner::Open(path, summary);
+  if (!scanner.ok()) return scanner.status();
+  BatchQueue queue;
+  std::thread decoder([&] {
+    std::unique_ptr<Batch> batch = queue.TakeEmpty();
+    MergeInTimeOrder(**scanner, summary, [&](uint32_t thread, const tf::DecodedRecord& r) {
+      batch->Add(thread, r);
+      if (batch->records.size() == Batch::kRecords) {
+        queue.PutFull(std::move(batch));
+        batch = queue.TakeEmpty();
+      }
+    });
+    if (!batch->records.empty()) queue.PutFull(std::move(batch));
+    queue.Close();
+  });
+  while (std::unique_ptr<Batch> batch = queue.TakeFull()) {
+    batch->Deliver(visitor);
+    queue.PutEmpty(std::move(batch));
+  }
+  decoder.join();
   return summary;
 }
 

@@ -33,6 +33,11 @@ struct TraceReadSummary {
 absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path,
                                            trace_format::RecordVisitor& visitor);
 
+// Only the process-level frames (thread 0: the process record, modules, memory samples, phase
+// marks), in file order: a small part of a trace, read without decoding the events.
+absl::StatusOr<TraceReadSummary> ReadProcessLevel(const std::string& path,
+                                                  trace_format::RecordVisitor& visitor);
+
 // The same records in time order across threads: each thread's frames are in time order, so a
 // merge of the threads' streams (one decoded frame each) gives the global order with memory
 // bounded by a frame per thread, not by the trace. Two passes: headers to find each thread's
