@@ -17,22 +17,9 @@ namespace tf = trace_format;
 template <typename Point, uint64_t Point::*kTime, uint64_t Point::*kValue>
 class Downsampled {
  public:
+  // Most points fall in the last bucket: that test is inline, the rest is not.
   void Add(const Point& p) {
-    for (;;) {
-      if (!points_.empty() && p.*kTime < bucket_end_) {
-        Point& last = points_.back();
-        if (p.*kValue > last.*kValue) {
-          uint64_t time = std::max(last.*kTime, p.*kTime);
-          last = p;
-          last.*kTime = time;
-        }
-        return;
-      }
-      if (points_.size() < kTimelinePoints) break;
-      Widen();
-    }
-    points_.push_back(p);
-    bucket_end_ = (p.*kTime / width_ + 1) * width_;
+    if (!AddToLastBucket(p)) [[unlikely]] AddInNewBucket(p);
   }
   // Appends `p` as it is (the state at the end), keeping to kTimelinePoints.
   void Close(const Point& p) {
@@ -43,6 +30,25 @@ class Downsampled {
   std::vector<Point> Take() { return std::move(points_); }
 
  private:
+  bool AddToLastBucket(const Point& p) {
+    if (points_.empty() || p.*kTime >= bucket_end_) return false;
+    Point& last = points_.back();
+    if (p.*kValue > last.*kValue) {
+      uint64_t time = std::max(last.*kTime, p.*kTime);
+      last = p;
+      last.*kTime = time;
+    }
+    return true;
+  }
+  [[gnu::noinline]] void AddInNewBucket(const Point& p) {
+    while (points_.size() >= kTimelinePoints) {
+      Widen();
+      if (AddToLastBucket(p)) return;
+    }
+    points_.push_back(p);
+    bucket_end_ = (p.*kTime / width_ + 1) * width_;
+  }
+
   void Widen() {
     width_ *= 2;
     size_t kept = 0;
