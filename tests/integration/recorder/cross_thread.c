@@ -140,10 +140,11 @@ int main(int argc, char** argv) {
     all.leaked_bytes += books[t].leaked_bytes;
     all.leaked_blocks += books[t].leaked_blocks;
   }
-  printf("allocations=%llu\nreallocs=%llu\nfrees=%llu\nbytes=%llu\nleaked_bytes=%llu\n"
-         "leaked_blocks=%llu\n",
-         (unsigned long long)all.allocations, (unsigned long long)all.reallocs,
-         (unsigned long long)all.frees, (unsigned long long)all.bytes,
-         (unsigned long long)all.leaked_bytes, (unsigned long long)all.leaked_blocks);
+  printf(
+      "allocations=%llu\nreallocs=%llu\nfrees=%llu\nbytes=%llu\nleaked_bytes=%llu\n"
+      "leaked_blocks=%llu\n",
+      (unsigned long long)all.allocations, (unsigned long long)all.reallocs,
+      (unsigned long long)all.frees, (unsigned long long)all.bytes,
+      (unsigned long long)all.leaked_bytes, (unsigned long long)all.leaked_blocks);
   return 0;
 }
