@@ -762,12 +762,12 @@ void NoteBlockCap() {
 }
 
 // A block the engine keeps a word for has its key there: found by arithmetic and accessed
-// with no lock and no atomic operation (the block map costs two locked instructions each
-// way). The word is the live block's alone, its allocating thread writes it before the
-// pointer reaches the program, and its freeing thread takes it before the engine can hand the
-// block out again (frees are recorded before the release, reallocs take a ticket): the
-// program's synchronisation that passed the pointer between them orders the two, and the
-// engine's own orders a free before the block's reuse. Other blocks go in the block map.
+// with no lock and no atomic operation (the block map takes a shard's lock each way). The
+// word is the live block's alone, its allocating thread writes it before the pointer reaches
+// the program, and its freeing thread takes it before the engine can hand the block out again
+// (frees are recorded before the release, reallocs take a ticket): the program's
+// synchronisation that passed the pointer between them orders the two, and the engine's own
+// orders a free before the block's reuse. Other blocks go in the block map.
 uint64_t* TagSlotOf(uintptr_t p) {
   return r.tag_slot_of != nullptr ? r.tag_slot_of(reinterpret_cast<const void*>(p)) : nullptr;
 }
@@ -1068,7 +1068,7 @@ void WriteFree(uint64_t block) {
   RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); });
 }
 
-// The block map's record of `p`, removed; in sampled mode 0 unless the block was sampled.
+// The key of the block at `p`, taken; in sampled mode 0 unless the block was sampled.
 uint64_t TakeBlock(uintptr_t p) {
   uint64_t block = TakeBlockKey(p);
   if (sampling && block != 0) UnmarkSampled(p);
