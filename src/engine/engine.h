@@ -16,11 +16,16 @@
 #include <malloc.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "common/config.h"
 #include "common/engine_kind.h"
 
 namespace poolscope::engine {
+
+// Finds the word an engine keeps for a block (see Engine::EnableBlockTags); null for blocks it
+// keeps none for.
+using BlockTagSlotOf = uint64_t* (*)(const void* block);
 
 class Engine {
  public:
@@ -55,6 +60,12 @@ class Engine {
   // calls this once, after Init; `at_entry_points` only when no call needs to be counted or
   // recorded, since the entry points' fast paths bypass the generic path that does both.
   virtual void EnableFastPath(bool /*at_entry_points*/) {}
+
+  // A 64-bit word per block, for the caller to keep what it likes in (the recorder's block
+  // keys), for the blocks the engine can find one for by arithmetic: reserves the words and
+  // returns how to find them, or null when the engine has none. Called at most once, at
+  // start-up, and only when the words will be used: they cost address space.
+  virtual BlockTagSlotOf EnableBlockTags() { return nullptr; }
 
   virtual common::EngineKind kind() const = 0;
 

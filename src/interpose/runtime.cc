@@ -95,7 +95,9 @@ engine::Engine* InitializeOrNull() {
   engine::Engine* e = StartEngine(config);
   ResolveProcessFunctions();
   ready_engine.store(e, std::memory_order_release);
-  trace::Start(config, common::NameOf(e->kind()));
+  // The engine's block tags are reserved only for recording: untraced runs pay nothing.
+  trace::Start(config, common::NameOf(e->kind()),
+               config.trace != common::TraceMode::kOff ? e->EnableBlockTags() : nullptr);
   // Recording starts only here, so a call that needs no counting or recording now never will.
   e->EnableFastPath(!count_calls && !trace::recording);
   state.store(kReady, std::memory_order_release);

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "common/log.h"
 #include "common/biased_lock.h"
@@ -143,6 +144,7 @@ struct Recorder {
   pthread_key_t thread_key = 0;
 
   StackTable stacks;
+  BlockTagSlotOf tag_slot_of = nullptr;
   BlockMap blocks;
   std::atomic<bool> block_cap_reported{false};
   // +1 whenever the table is emptied (a fork child's new file must get every node again), so
@@ -760,10 +762,36 @@ void NoteBlockCap() {
   }
 }
 
+// A block the engine keeps a word for has its key there: found by arithmetic and accessed
+// with no lock and no atomic operation (the block map takes a shard's lock each way). The
+// word is the live block's alone, its allocating thread writes it before the pointer reaches
+// the program, and its freeing thread takes it before the engine can hand the block out again
+// (frees are recorded before the release, reallocs take a ticket): the program's
+// synchronisation that passed the pointer between them orders the two, and the engine's own
+// orders a free before the block's reuse. Other blocks go in the block map.
+uint64_t* TagSlotOf(uintptr_t p) {
+  return r.tag_slot_of != nullptr ? r.tag_slot_of(reinterpret_cast<const void*>(p)) : nullptr;
+}
+
+// False when the block map is at its cap, or out of memory.
+bool KeepBlockKey(uintptr_t p, uint64_t key) {
+  if (uint64_t* tag = TagSlotOf(p)) {
+    *tag = key;
+    return true;
+  }
+  return r.blocks.Insert(p, key);
+}
+
+// 0 when `p` has none.
+uint64_t TakeBlockKey(uintptr_t p) {
+  if (uint64_t* tag = TagSlotOf(p)) return std::exchange(*tag, 0);
+  return r.blocks.Take(p);
+}
+
 // Gives the block at `p` the number the encoder's next allocation will take; false (the cap
 // noted once) when the map has no room: the block is then recorded by address.
 bool NumberBlock(ThreadState* t, const tf::FrameEncoder& e, uintptr_t p) {
-  if (r.blocks.Insert(p, tf::BlockKey(t->id, e.next_seq()))) return true;
+  if (KeepBlockKey(p, tf::BlockKey(t->id, e.next_seq()))) return true;
   NoteBlockCap();
   return false;
 }
@@ -938,10 +966,11 @@ void StartFlusher() {
 
 // ---------------------------------------------------------------------------------------------
 
-void Start(const common::Config& config, const char* engine_name) {
+void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf tag_slot_of) {
   if (config.trace == common::TraceMode::kOff) return;
   RecorderScope scope;
   r.mode = config.trace;
+  r.tag_slot_of = tag_slot_of;
   r.pid = static_cast<uint64_t>(getpid());
   {
     char source[64];
@@ -1042,9 +1071,9 @@ void WriteFree(uint64_t block) {
   RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); });
 }
 
-// The block map's record of `p`, removed; in sampled mode 0 unless the block was sampled.
+// The key of the block at `p`, taken; in sampled mode 0 unless the block was sampled.
 uint64_t TakeBlock(uintptr_t p) {
-  uint64_t block = r.blocks.Take(p);
+  uint64_t block = TakeBlockKey(p);
   if (sampling && block != 0) UnmarkSampled(p);
   return block;
 }
@@ -1069,7 +1098,7 @@ void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t si
   auto old_address = reinterpret_cast<uintptr_t>(old_p);
   if (new_p == nullptr && size != 0) {
     // Failed: the old block lives on, under its old name.
-    if (ticket.block != 0 && r.blocks.Insert(old_address, ticket.block) && sampling) {
+    if (ticket.block != 0 && KeepBlockKey(old_address, ticket.block) && sampling) {
       MarkSampled(old_address);
     }
     return;

@@ -41,9 +41,7 @@ void Extend(Page* page) {
     next = block;
   }
   page->free = next;
-  page->capacity += count;
-  // block_size * multiplier wraps to e (see Page::block_test_multiplier).
-  page->block_test_limit = uint64_t{page->capacity} * (page->block_size * page->block_test_multiplier);
+  page->set_capacity(page->capacity + count);
 }
 
 }  // namespace

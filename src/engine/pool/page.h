@@ -77,6 +77,12 @@ struct alignas(64) Page {
   uint32_t used() const {
     return static_cast<uint32_t>(used_code + 1 + (in_full_list() ? kFullListBias : 0));
   }
+  // Blocks carved: the block check's limit moves with the count (block_size * multiplier wraps
+  // to e, see block_test_multiplier).
+  void set_capacity(uint32_t blocks) {
+    capacity = blocks;
+    block_test_limit = uint64_t{blocks} * (block_size * block_test_multiplier);
+  }
   // The owner's view of in_full.
   bool in_full_list() const { return used_code < -1; }
   void set_in_full_list(bool in) {

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "engine/libc/libc_engine.h"
 #include "engine/pool/arena.h"
+#include "engine/pool/block_tags.h"
 #include "engine/pool/foreign.h"
 #include "engine/pool/fast_path.h"
 #include "engine/pool/heap.h"
@@ -91,6 +92,11 @@ void PoolEngine::EnableFastPath(bool at_entry_points) {
   inline_path.range = arena.size();
   inline_path.allocation_limit = kMaxSmallSize + 1;
   if (at_entry_points) fast_path = inline_path;
+}
+
+BlockTagSlotOf PoolEngine::EnableBlockTags() {
+  if (!block_tags.Reserve(&arena)) return nullptr;
+  return [](const void* block) { return block_tags.SlotOf(block); };
 }
 
 void* PoolEngine::Allocate(size_t size) {

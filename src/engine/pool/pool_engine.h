@@ -37,6 +37,7 @@ class PoolEngine final : public Engine {
   void ForkParent() override;
   void ForkChild() override;
   void EnableFastPath(bool at_entry_points) override;
+  BlockTagSlotOf EnableBlockTags() override;
   common::EngineKind kind() const override { return common::EngineKind::kPool; }
 
  private:

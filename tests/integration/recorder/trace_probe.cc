@@ -10,7 +10,8 @@
 //                                      trace thread ids that allocated that size
 //   trace_probe window TRACE BEGIN END key=value: allocations, reallocs, bytes, peak and leaked
 //                                      bytes of the events between the phase marks BEGIN and END
-//                                      (by timestamp), leaks counted to the end of the trace
+//                                      (by timestamp, read in time order across threads),
+//                                      leaks counted to the end of the trace
 //   trace_probe allocs TRACE           one line per Alloc/Realloc: "in|out SIZE FRAME..." where
 //                                      in/out says whether it lies inside the window of the marks
 //                                      "work-begin".."work-end", and each FRAME is MODULE+0xOFFSET
@@ -153,8 +154,9 @@ class Facts : public tf::RecordVisitor {
   std::set<uint64_t> stacks_used;
 };
 
-an::TraceReadSummary ReadOrDie(const std::string& path, tf::RecordVisitor& visitor) {
-  auto read = an::ReadTrace(path, visitor);
+an::TraceReadSummary ReadOrDie(const std::string& path, tf::RecordVisitor& visitor,
+                               decltype(&an::ReadTrace) reader = an::ReadTrace) {
+  auto read = reader(path, visitor);
   if (!read.ok()) {
     fprintf(stderr, "trace_probe: %s\n", std::string(read.status().message()).c_str());
     exit(2);
@@ -325,7 +327,9 @@ int WindowMode(const std::string& path, const std::string& begin, const std::str
     return 0;
   }
   Window window(begin_ns, end_ns);
-  ReadOrDie(path, window);
+  // A block another thread frees or reallocates may be in a frame written before its
+  // allocation's.
+  ReadOrDie(path, window, an::ReadTraceInTimeOrder);
   printf("marks_found=1\nallocations=%" PRIu64 "\nreallocs=%" PRIu64 "\nfrees=%" PRIu64
          "\nbytes=%" PRIu64 "\npeak=%" PRIu64 "\nleaked_bytes=%" PRIu64 "\nleaked_blocks=%zu\n"
          "reallocs_of_outside_blocks=%" PRIu64 "\nreused_without_free=%" PRIu64 "\n",
