@@ -12,7 +12,11 @@ namespace {
 
 std::atomic<void*> libstdcxx{nullptr};
 
+// The definition after ours in the global scope, when the program links libstdc++; otherwise
+// the one in libstdc++ wherever it was loaded. Only that second lookup allocates (the loader
+// builds the library's scope at its first dlopen), and only in a failed allocation.
 void* RuntimeSymbol(const char* name) {
+  if (void* symbol = dlsym(RTLD_NEXT, name)) return symbol;
   void* handle = libstdcxx.load(std::memory_order_acquire);
   if (handle == nullptr) {
     // The handle is a reference of ours, so libstdc++ stays loaded as long as it is cached.

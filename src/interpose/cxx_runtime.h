@@ -2,10 +2,10 @@
 //
 // The library does not link libstdc++: most programs it is preloaded into are C and would map
 // it (1.3 MiB resident) for nothing. A program whose code calls operator new has libstdc++
-// loaded, if perhaps only in the local scope of a library it dlopened (a C program with a C++
-// plugin), where the global scope cannot see it; so it is found by its soname with RTLD_NOLOAD,
-// which finds it wherever it was loaded and never loads it. Only failed allocations come here,
-// outside every lock of ours: dlopen's and dlsym's own allocations are ordinary ones.
+// loaded: in the global scope after us, or only in the local scope of a library it dlopened (a
+// C program with a C++ plugin), where it is found by its soname with RTLD_NOLOAD, which never
+// loads it. Only failed allocations come here, outside every lock of ours: the loader's own
+// allocations are ordinary ones.
 #ifndef POOLSCOPE_SRC_INTERPOSE_CXX_RUNTIME_H_
 #define POOLSCOPE_SRC_INTERPOSE_CXX_RUNTIME_H_
 
