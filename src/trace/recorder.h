@@ -42,11 +42,12 @@ inline bool SkipUnsampledFree(const void* p) {
              std::memory_order_relaxed) == 0;
 }
 
-// From the first allocation, once the engine is ready: decides the output and opens it. Must
-// not allocate. Recording stays off (after one line on stderr) when the file cannot be made.
+// From the first allocation, once the engine is ready: decides the output and starts
+// recording into the threads' buffers. Must not allocate.
 void Start(const common::Config& config, const char* engine_name);
-// From the library constructor: what must not run inside malloc (loading the unwinder,
-// starting the flusher thread, listing modules).
+// From the library constructor: what must not run inside malloc (loading libzstd and the
+// unwinder, creating the file, starting the flusher thread, listing modules). Recording stops
+// (after one line on stderr) when libzstd cannot be loaded or the file cannot be made.
 void StartBackgroundWork();
 
 // Record before the block can be reused by another thread (frees: before releasing it), so
