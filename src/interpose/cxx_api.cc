@@ -1,13 +1,16 @@
 // Every replaceable C++ operator new and delete, one definition per form.
 //
-// This translation unit alone is built with exceptions: throwing new must run the new-handler
-// loop and throw std::bad_alloc, and nothrow new must turn a handler's bad_alloc into null.
+// Throwing new runs the new-handler loop and throws std::bad_alloc, nothrow new returns null
+// (also when a handler throws), both through libstdc++ found at that moment (cxx_runtime.h).
+// Exceptions from a handler or the throw pass through these frames, built without exception
+// support: they have no cleanups to run, and the unwind tables are always emitted.
 // The delete forms ignore their size and alignment hints: a program that passes a wrong one
 // (common with mismatched new/delete) must not corrupt the heap.
 #include <cstddef>
 #include <new>
 
 #include "interpose/allocation.h"
+#include "interpose/cxx_runtime.h"
 
 namespace poolscope::interpose {
 namespace {
@@ -23,8 +26,8 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
   CountCall(Call::kNew);
   for (;;) {
     if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) throw std::bad_alloc();
+    std::new_handler handler = CurrentNewHandler();
+    if (handler == nullptr) ThrowBadAlloc();
     handler();
   }
 }
@@ -32,16 +35,9 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
 [[gnu::noinline]] void* NewOrNullGeneric(size_t size, size_t alignment,
                                          AllocKind kind) noexcept {
   CountCall(Call::kNew);
-  for (;;) {
-    if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) return nullptr;
-    try {
-      handler();
-    } catch (const std::bad_alloc&) {
-      return nullptr;
-    }
-  }
+  if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
+  if (CurrentNewHandler() == nullptr) return nullptr;
+  return RuntimeNothrowNew(size, alignment, kind == AllocKind::kNewArray);
 }
 
 // The generic paths are out of line so that the fast path needs no stack frame.

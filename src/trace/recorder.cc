@@ -1001,13 +1001,24 @@ void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf
   common::UseAsymmetricLocks();
   sampling = r.mode == common::TraceMode::kSampled;
   recording = true;
-  common::SpinLockGuard write(r.write_lock);
-  if (!OpenFileLocked()) recording = false;
 }
 
+// The file is created only once libzstd is loaded: writing it compresses. Until then events
+// wait in their threads' buffers; a thread whose buffer fills before our constructor runs
+// opens the file itself (WriteFrameLocked), loading libzstd inside malloc after all.
 void StartBackgroundWork() {
   if (!recording) return;
   RecorderScope scope;
+  if (const char* why = LoadCompressor()) {
+    common::LogLine("cannot load libzstd to compress the trace (%s); recording is off", why);
+    recording = false;
+    return;
+  }
+  {
+    common::SpinLockGuard write(r.write_lock);
+    if (r.writer == nullptr && !OpenFileLocked()) recording = false;
+  }
+  if (!recording) return;
   LoadUnwinder();
   ScanModules();
   InstallCrashFlush();

@@ -45,13 +45,14 @@ inline bool SkipUnsampledFree(const void* p) {
 // Finds the word the engine keeps for a block, for its key (null: the block map keeps it).
 using BlockTagSlotOf = uint64_t* (*)(const void* block);
 
-// From the first allocation, once the engine is ready: decides the output and opens it. Must
-// not allocate. Recording stays off (after one line on stderr) when the file cannot be made.
-// `tag_slot_of` (may be null) finds the engine's word for a block: blocks that have one keep
-// their keys there instead of in the block map.
+// From the first allocation, once the engine is ready: decides the output and starts
+// recording into the threads' buffers. Must not allocate. `tag_slot_of` (may be null) finds
+// the engine's word for a block: blocks that have one keep their keys there instead of in
+// the block map.
 void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf tag_slot_of);
-// From the library constructor: what must not run inside malloc (loading the unwinder,
-// starting the flusher thread, listing modules).
+// From the library constructor: what must not run inside malloc (loading libzstd and the
+// unwinder, creating the file, starting the flusher thread, listing modules). Recording stops
+// (after one line on stderr) when libzstd cannot be loaded or the file cannot be made.
 void StartBackgroundWork();
 
 // Record before the block can be reused by another thread (frees: before releasing it), so

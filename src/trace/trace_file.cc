@@ -1,13 +1,17 @@
 #include "trace/trace_file.h"
-#include "common/raw_syscalls.h"
 
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_initStaticCCtx: a context in memory we provide
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include <cstring>
+
+#include "common/log.h"
+#include "common/raw_syscalls.h"
 
 namespace poolscope::trace {
 namespace {
@@ -17,7 +21,50 @@ void* MapBytes(size_t size) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+// The libzstd functions the writer calls, by the names zstd.h gives them.
+struct Zstd {
+  decltype(&ZSTD_getCParams) getCParams;
+  decltype(&ZSTD_estimateCCtxSize_usingCParams) estimateCCtxSize_usingCParams;
+  decltype(&ZSTD_compressBound) compressBound;
+  decltype(&ZSTD_initStaticCCtx) initStaticCCtx;
+  decltype(&ZSTD_CCtx_setParameter) CCtx_setParameter;
+  decltype(&ZSTD_compress2) compress2;
+  decltype(&ZSTD_isError) isError;
+};
+Zstd zstd;
+const char* zstd_error = nullptr;
+char zstd_error_text[256];
+pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+
+template <typename Fn>
+bool Find(void* library, const char* name, Fn* fn) {
+  *fn = reinterpret_cast<Fn>(dlsym(library, name));
+  return *fn != nullptr;
+}
+
+void LoadZstd() {
+  void* library = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr ||
+      !(Find(library, "ZSTD_getCParams", &zstd.getCParams) &&
+        Find(library, "ZSTD_estimateCCtxSize_usingCParams", &zstd.estimateCCtxSize_usingCParams) &&
+        Find(library, "ZSTD_compressBound", &zstd.compressBound) &&
+        Find(library, "ZSTD_initStaticCCtx", &zstd.initStaticCCtx) &&
+        Find(library, "ZSTD_CCtx_setParameter", &zstd.CCtx_setParameter) &&
+        Find(library, "ZSTD_compress2", &zstd.compress2) &&
+        Find(library, "ZSTD_isError", &zstd.isError))) {
+    const char* why = dlerror();
+    common::Format(zstd_error_text, sizeof(zstd_error_text), "%s",
+                   why != nullptr ? why : "libzstd.so.1: unknown error");
+    zstd_error = zstd_error_text;
+  }
+}
+
 }  // namespace
+
+const char* LoadCompressor() {
+  pthread_once(&zstd_once, LoadZstd);
+  return zstd_error;
+}
 
 TraceFileWriter::~TraceFileWriter() {
   if (workspace_ != nullptr) common::RawMunmap(workspace_, workspace_size_);
@@ -26,21 +73,25 @@ TraceFileWriter::~TraceFileWriter() {
 
 bool TraceFileWriter::Open(int fd, int compression_level) {
   fd_ = fd;
+  if (LoadCompressor() != nullptr) {
+    errno = ELIBACC;
+    return false;
+  }
   ZSTD_compressionParameters params =
-      ZSTD_getCParams(compression_level, trace_format::kMaxFrameRawBytes, 0);
-  workspace_size_ = ZSTD_estimateCCtxSize_usingCParams(params);
+      zstd.getCParams(compression_level, trace_format::kMaxFrameRawBytes, 0);
+  workspace_size_ = zstd.estimateCCtxSize_usingCParams(params);
   output_size_ =
-      sizeof(trace_format::FrameHeader) + ZSTD_compressBound(trace_format::kMaxFrameRawBytes);
+      sizeof(trace_format::FrameHeader) + zstd.compressBound(trace_format::kMaxFrameRawBytes);
   workspace_ = MapBytes(workspace_size_);
   output_ = static_cast<uint8_t*>(MapBytes(output_size_));
   if (workspace_ == nullptr || output_ == nullptr) {
     errno = ENOMEM;
     return false;
   }
-  context_ = ZSTD_initStaticCCtx(workspace_, workspace_size_);
+  context_ = zstd.initStaticCCtx(workspace_, workspace_size_);
   if (context_ == nullptr ||
-      ZSTD_isError(ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, compression_level)) ||
-      ZSTD_isError(ZSTD_CCtx_setParameter(context_, ZSTD_c_checksumFlag, 1))) {
+      zstd.isError(zstd.CCtx_setParameter(context_, ZSTD_c_compressionLevel, compression_level)) ||
+      zstd.isError(zstd.CCtx_setParameter(context_, ZSTD_c_checksumFlag, 1))) {
     errno = ENOMEM;
     return false;
   }
@@ -58,8 +109,8 @@ bool TraceFileWriter::WriteFrame(uint32_t thread, const uint8_t* records, size_t
   }
   constexpr size_t kHeader = sizeof(trace_format::FrameHeader);
   size_t compressed =
-      ZSTD_compress2(context_, output_ + kHeader, output_size_ - kHeader, records, size);
-  if (ZSTD_isError(compressed)) {
+      zstd.compress2(context_, output_ + kHeader, output_size_ - kHeader, records, size);
+  if (zstd.isError(compressed)) {
     errno = EIO;
     return false;
   }

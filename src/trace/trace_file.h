@@ -3,6 +3,8 @@
 // Used inside the traced process (by the recorder's writer thread) and by tests that build
 // synthetic traces, so there is one writer of the format. It never allocates: zstd works in a
 // static context carved from memory mapped here, and output goes straight to the fd.
+// libzstd is opened with dlopen, not linked: linked, it would be mapped into every process the
+// library is preloaded into, recorded or not (0.6 MiB resident).
 #ifndef POOLSCOPE_SRC_TRACE_TRACE_FILE_H_
 #define POOLSCOPE_SRC_TRACE_TRACE_FILE_H_
 
@@ -15,6 +17,11 @@ struct ZSTD_CCtx_s;
 
 namespace poolscope::trace {
 
+// Opens libzstd (once; later calls return the first answer). Null when it is ready, else why
+// not. Open calls it too; the recorder calls it first from its constructor, since dlopen
+// inside malloc could re-enter a loader that is in the middle of loading something.
+const char* LoadCompressor();
+
 class TraceFileWriter {
  public:
   TraceFileWriter() = default;
@@ -23,7 +30,8 @@ class TraceFileWriter {
   TraceFileWriter& operator=(const TraceFileWriter&) = delete;
 
   // Prepares the compressor and writes the file header to `fd` (kept open, not owned).
-  // False when memory cannot be mapped or the write fails (errno tells why).
+  // False when libzstd cannot be loaded (ELIBACC), memory cannot be mapped or the write fails
+  // (errno tells why).
   bool Open(int fd, int compression_level = 1);
 
   // Compresses `size` bytes of encoded records (at most kMaxFrameRawBytes) of `thread` into

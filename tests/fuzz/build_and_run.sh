@@ -58,7 +58,7 @@ echo "== building the fuzzer in $work"
 echo "== seeding the corpus"
 # The seed generator uses the unit tests' TraceBuilder and the recorder's writer.
 "$cxx" "${common[@]}" -I"$root/tests/unit" "$here/make_seeds.cc" \
-  "$root/src/trace/trace_file.cc" $zstd_libs -o "$work/make_seeds"
+  "$root/src/trace/trace_file.cc" "$root/src/common/log.cc" $zstd_libs -o "$work/make_seeds"
 corpus="$work/corpus"
 mkdir -p "$corpus"
 "$work/make_seeds" "$corpus"

@@ -9,6 +9,23 @@
 namespace poolscope::trace {
 namespace {
 
+TEST(SamplerMath, NaturalLogMatchesLibm) {
+  // The sampler's arguments: (k + 0.5) / 2^53 for 53-bit k, so 2^-54 to 1.
+  for (double x = 0x1p-54; x < 1; x *= 1.0009) {
+    EXPECT_NEAR(NaturalLog(x), std::log(x), 1e-15 * std::max(1.0, std::fabs(std::log(x)))) << x;
+  }
+  EXPECT_EQ(NaturalLog(1), 0);
+  EXPECT_NEAR(NaturalLog(1 - 0x1p-53), std::log(1 - 0x1p-53), 1e-31);
+}
+
+TEST(SamplerMath, OneMinusExpNegativeMatchesExpm1) {
+  for (double x = 1e-12; x < 100; x *= 1.0013) {
+    double expected = -std::expm1(-x);
+    EXPECT_NEAR(OneMinusExpNegative(x), expected, 1e-15 * expected) << x;
+  }
+  EXPECT_EQ(OneMinusExpNegative(0), 0);
+}
+
 TEST(ByteSampler, GapsAreExponentialByKolmogorovSmirnov) {
   constexpr double kMean = 512 * 1024;
   ByteSampler sampler;

@@ -1,9 +1,11 @@
 // A C++ library a C program dlopens. Its exceptions are allocated with __cxa_allocate_exception
 // (malloc), carry heap-allocated strings, and unwind with the program's unwinder: the preloaded
 // library must neither break allocation on those paths nor take over _Unwind_* (DESIGN.md, the
-// recorder's libunwind must stay private). Entry points are extern "C".
+// recorder's libunwind must stay private). Its new-handlers run in the library's operator new,
+// which finds this library's libstdc++ only in its local scope. Entry points are extern "C".
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <atomic>
@@ -70,6 +72,40 @@ void* ThrowInThread(void* arg) {
   return reinterpret_cast<void*>(ok);
 }
 
+int handler_calls;
+
+// Gives up on its third call, so throwing new throws and nothrow new returns null.
+void HandlerThatUninstallsItself() {
+  if (++handler_calls == 3) std::set_new_handler(nullptr);
+}
+
+void HandlerThatThrows() {
+  ++handler_calls;
+  throw std::bad_alloc();
+}
+
+// What a new of an impossible size does with `handler` installed ("thrown" or "null") and how
+// often the handler ran.
+std::string FailedNewWith(std::new_handler handler, bool nothrow, bool aligned) {
+  volatile size_t huge = SIZE_MAX / 2;
+  handler_calls = 0;
+  std::set_new_handler(handler);
+  std::string outcome;
+  try {
+    if (aligned) {
+      sink = static_cast<char*>(nothrow ? operator new(huge, std::align_val_t{64}, std::nothrow)
+                                        : operator new(huge, std::align_val_t{64}));
+    } else {
+      sink = nothrow ? new (std::nothrow) char[huge] : new char[huge];
+    }
+    outcome = sink == nullptr ? "null" : "allocated";
+  } catch (const std::bad_alloc&) {
+    outcome = "thrown";
+  }
+  std::set_new_handler(nullptr);
+  return outcome + " after " + std::to_string(handler_calls) + " handler calls";
+}
+
 }  // namespace
 
 extern "C" {
@@ -127,6 +163,22 @@ int exc_through_c(c_callback callback, int value) {
   } catch (const std::out_of_range& e) {
     return strlen(e.what()) == 300 ? 2 : -2;
   }
+}
+
+// The new-handler loop of throwing and nothrow new, plain and aligned, with a handler that
+// gives up and one that throws: one line per case into `out`.
+void exc_new_handler_loop(char* out, size_t size) {
+  std::string lines;
+  for (bool aligned : {false, true}) {
+    for (bool nothrow : {false, true}) {
+      for (std::new_handler handler : {HandlerThatUninstallsItself, HandlerThatThrows}) {
+        lines += std::string(nothrow ? "nothrow" : "throwing") + (aligned ? " aligned" : "") +
+                 (handler == HandlerThatThrows ? ", handler throws: " : ", handler gives up: ") +
+                 FailedNewWith(handler, nothrow, aligned) + "\n";
+      }
+    }
+  }
+  snprintf(out, size, "%s", lines.c_str());
 }
 
 }  // extern "C"

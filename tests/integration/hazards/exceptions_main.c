@@ -47,10 +47,14 @@ int main(int argc, char** argv) {
   int (*nothrow_new_fails)(void) = (int (*)(void))need(lib, "exc_nothrow_new_fails");
   int (*throw_in_threads)(int, int) = (int (*)(int, int))need(lib, "exc_throw_in_threads");
   int (*through_c)(c_callback, int) = (int (*)(c_callback, int))need(lib, "exc_through_c");
+  void (*new_handler_loop)(char*, size_t) = (void (*)(char*, size_t))need(lib, "exc_new_handler_loop");
 
   printf("caught inside the library: %d/1000\n", throw_and_catch(1000));
   printf("nothrow new of SIZE_MAX/2 returns null: %d\n", nothrow_new_fails());
   printf("caught in 4 threads: %d/2000\n", throw_in_threads(4, 500));
+  char lines[1024];
+  new_handler_loop(lines, sizeof(lines));
+  fputs(lines, stdout);
 
   int codes[4] = {0};
   for (int value = 0; value < 300; value++) {
