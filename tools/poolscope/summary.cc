@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "live_blocks.h"
 
 namespace poolscope::analysis {
 namespace {
@@ -176,17 +177,17 @@ class HeapModel : public tf::RecordVisitor {
 
   void Finish() {
     s_.leaked_blocks = 0;
-    for (const auto& [address, block] : live_) s_.leaked_blocks += block.blocks;
+    live_.ForEach([&](const LiveBlock& block) { s_.leaked_blocks += block.blocks; });
     s_.leaked_bytes = live_bytes_;
     s_.duration_ns = last_ns_ > start_ns_ ? last_ns_ - start_ns_ : 0;
     if (analysis_ != nullptr) {
-      for (const auto& [address, block] : live_) {
+      live_.ForEach([&](const LiveBlock& block) {
         SiteStats& site = sites_[block.site].stats;
         site.leaked_bytes += block.bytes;
         site.leaked_blocks += block.blocks;
         site.total_lifetime_ns +=
             (last_ns_ > block.allocated_ns ? last_ns_ - block.allocated_ns : 0) * block.blocks;
-      }
+      });
       heap_timeline_.Close({Since(last_ns_), live_bytes_});
       analysis_->heap_timeline = heap_timeline_.Take();
       analysis_->memory_samples = memory_timeline_.Take();
@@ -276,8 +277,7 @@ class HeapModel : public tf::RecordVisitor {
     Seen(ns);
     s_.allocated_bytes += bytes;
     uint32_t site_index = analysis_ != nullptr ? SiteIndex(stack) : 0;
-    auto [it, inserted] = live_.try_emplace(address, LiveBlock{bytes, blocks, site_index});
-    LiveBlock* block = &it->second;
+    auto [block, inserted] = live_.TryEmplace(address, LiveBlock{bytes, blocks, site_index});
     if (!inserted) {  // a free we never saw (before recording began): replace
       if (analysis_ != nullptr) {
         SiteStats& old = SiteForChange(block->site);
@@ -316,10 +316,10 @@ class HeapModel : public tf::RecordVisitor {
   }
   // Returns the blocks the removed allocation stood for (1 for a block of a full trace).
   uint64_t Remove(uint32_t thread, uint64_t address, bool by_free, uint64_t ns) {
-    auto it = live_.find(address);
-    if (it == live_.end()) return 1;  // allocated before recording began
-    LiveBlock gone = it->second;
-    live_.erase(it);
+    LiveBlock* found = live_.Find(address);
+    if (found == nullptr) return 1;  // allocated before recording began
+    LiveBlock gone = *found;
+    live_.Erase(address);
     if (analysis_ != nullptr && by_free) {
       PerThread& t = Thread(thread);
       if (t.last_allocation_id == gone.id) {
@@ -347,7 +347,7 @@ class HeapModel : public tf::RecordVisitor {
 
   TraceSummary& s_;
   TraceAnalysis* analysis_;
-  absl::flat_hash_map<uint64_t, LiveBlock> live_;
+  LiveBlocks<LiveBlock> live_;
   Indexed<uint64_t, TrackedSite> sites_;
   uint64_t peak_epoch_ = 0;
   Indexed<uint32_t, PerThread> threads_;
