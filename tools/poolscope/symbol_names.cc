@@ -1,9 +1,5 @@
 #include "symbol_names.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -90,7 +86,6 @@ SymbolWarmUp::SymbolWarmUp(const std::string& trace_path, Symbolizer::Options op
     : state_(std::make_unique<State>(std::move(options))) {
   state_->with_lines = with_lines;
   state_->thread = std::thread([state = state_.get(), trace_path] {
-    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
     ModuleCollector collector;
     if (!ReadProcessLevel(trace_path, collector).ok()) return;  // the analysis will say why
     AddModules(state->symbolizer, collector.modules);
@@ -110,6 +105,8 @@ SymbolWarmUp::~SymbolWarmUp() {
 }
 
 FrameNamer SymbolWarmUp::Namer(const TraceAnalysis& analysis) {
+  // Modules it has not reached yet are opened when a frame needs them, if one does.
+  state_->stop.store(true, std::memory_order_relaxed);
   state_->thread.join();
   auto shared = std::make_shared<NamerState>(std::move(state_->symbolizer));
   // Modules the warm-up did not see (it read none if the trace changed under it) are added

@@ -33,8 +33,8 @@ bool ApplySymbolOption(const std::string& name, const std::string& value,
 //
 // The slow part of symbolizing (opening the modules, loading and decompressing their debug
 // information: tens of milliseconds for libc) is done while the trace is analysed: made
-// before AnalyzeTrace, a SymbolWarmUp reads the trace's modules and opens each in a thread of
-// lowest priority, which takes only a core the analysis leaves idle.
+// before AnalyzeTrace, a SymbolWarmUp reads the trace's modules and opens them, in trace
+// order, in a thread of its own until the analysis is done; the rest open when needed.
 class SymbolWarmUp {
  public:
   SymbolWarmUp(const std::string& trace_path, Symbolizer::Options options,
