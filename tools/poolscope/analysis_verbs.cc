@@ -157,8 +157,8 @@ int ReportVerb(int argc, char** argv) {
     if (name == "format") format = value;
     if (name == "output") output = value;
   }
-  analysis::SymbolWarmUp symbolizing(args.trace, symbols);
-  auto analysis = analysis::AnalyzeTrace(args.trace);
+  analysis::SymbolWarmUp symbolizing(symbols);
+  auto analysis = analysis::AnalyzeTrace(args.trace, symbolizing.lookahead());
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
@@ -223,8 +223,8 @@ int ExportVerb(int argc, char** argv) {
     return UsageError(kExportUsage, absl::StrCat("--metric is for --format folded (", format,
                                                  " carries every metric)"));
   }
-  analysis::SymbolWarmUp symbolizing(args.trace, symbols);
-  auto analysis = analysis::AnalyzeTrace(args.trace);
+  analysis::SymbolWarmUp symbolizing(symbols);
+  auto analysis = analysis::AnalyzeTrace(args.trace, symbolizing.lookahead());
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
@@ -278,8 +278,8 @@ int CheckVerb(int argc, char** argv) {
   if (!budget.max_peak && !budget.max_leaked && !budget.max_allocs && !budget.max_temporary) {
     return UsageError(kCheckUsage, "no budget given");
   }
-  analysis::SymbolWarmUp symbolizing(args.trace, symbols);
-  auto analysis = analysis::AnalyzeTrace(args.trace);
+  analysis::SymbolWarmUp symbolizing(symbols);
+  auto analysis = analysis::AnalyzeTrace(args.trace, symbolizing.lookahead());
   if (!analysis.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(analysis.status().message()).c_str());
     return kExitBadInput;
@@ -346,14 +346,14 @@ int DiffVerb(int argc, char** argv) {
                                                traces.size()));
   }
   // Sites are matched by function and file: line numbers and addresses change between builds.
-  analysis::SymbolWarmUp base_symbols(traces[0], {}, /*with_lines=*/false);
-  analysis::SymbolWarmUp now_symbols(traces[1], {}, /*with_lines=*/false);
-  auto base = analysis::AnalyzeTrace(traces[0]);
+  analysis::SymbolWarmUp base_symbols({}, /*with_lines=*/false);
+  analysis::SymbolWarmUp now_symbols({}, /*with_lines=*/false);
+  auto base = analysis::AnalyzeTrace(traces[0], base_symbols.lookahead());
   if (!base.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(base.status().message()).c_str());
     return kExitBadInput;
   }
-  auto now = analysis::AnalyzeTrace(traces[1]);
+  auto now = analysis::AnalyzeTrace(traces[1], now_symbols.lookahead());
   if (!now.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(now.status().message()).c_str());
     return kExitBadInput;

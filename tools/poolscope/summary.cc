@@ -383,10 +383,11 @@ absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
   return summary;
 }
 
-absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path) {
+absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path,
+                                           trace_format::RecordVisitor* lookahead) {
   TraceAnalysis analysis;
   HeapModel model(analysis.summary, &analysis);
-  auto read = ReadTraceInTimeOrder(path, model);
+  auto read = ReadTraceInTimeOrder(path, model, lookahead);
   if (!read.ok()) return read.status();
   analysis.summary.read = *read;
   model.Finish();

@@ -135,8 +135,10 @@ struct TraceAnalysis {
 };
 
 // The summary plus per-site figures, in one pass (sites record their holding lazily at each
-// new peak). Memory: live blocks, sites and stack nodes.
-absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path);
+// new peak). Memory: live blocks, sites and stack nodes. `lookahead`: as for
+// ReadTraceInTimeOrder.
+absl::StatusOr<TraceAnalysis> AnalyzeTrace(const std::string& path,
+                                           trace_format::RecordVisitor* lookahead = nullptr);
 
 // "1.5 MiB", "820 B": sizes as people read them.
 std::string HumanBytes(uint64_t bytes);

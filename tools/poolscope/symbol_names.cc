@@ -1,7 +1,10 @@
 #include "symbol_names.h"
 
-#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -13,15 +16,6 @@ namespace {
 struct NamerState {
   explicit NamerState(Symbolizer symbolizer) : symbolizer(std::move(symbolizer)) {}
   Symbolizer symbolizer;
-};
-
-// The trace's modules, in trace order.
-class ModuleCollector : public trace_format::RecordVisitor {
- public:
-  void OnModuleLoad(uint32_t, const trace_format::ModuleRecord& r) override {
-    modules.push_back({r.load_address, r.size, std::string(r.path), std::string(r.build_id)});
-  }
-  std::vector<ModuleInfo> modules;
 };
 
 void AddModules(Symbolizer& symbolizer, const std::vector<ModuleInfo>& modules) {
@@ -73,44 +67,111 @@ bool ApplySymbolOption(const std::string& name, const std::string& value,
   return true;
 }
 
-struct SymbolWarmUp::State {
+// The warm-up's work, handed from the decoding thread: modules to add, in trace order, and for
+// each module some frame has, the first such address to symbolize.
+struct SymbolWarmUp::State : trace_format::RecordVisitor {
+  struct Work {
+    std::optional<ModuleInfo> module;
+    uint64_t address = 0;
+  };
+
   explicit State(Symbolizer::Options options) : symbolizer(std::move(options)) {}
+
+  // On the decoding thread. Module records are written once the program's constructors run,
+  // usually after its first stacks: addresses in no known module wait for theirs.
+  void OnModuleLoad(uint32_t, const trace_format::ModuleRecord& r) override {
+    ranges.push_back({r.load_address, r.load_address + r.size, false});
+    last = nullptr;  // the vector may have moved
+    Push({ModuleInfo{r.load_address, r.size, std::string(r.path), std::string(r.build_id)}, 0});
+    std::vector<uint64_t> waiting;
+    waiting.swap(unplaced);
+    for (uint64_t a : waiting) Place(a);
+  }
+  void OnStackNode(uint32_t, const trace_format::StackNodeRecord& r) override {
+    Place(r.return_address);
+  }
+  void Place(uint64_t a) {
+    if (last != nullptr && a >= last->start && a < last->end) return;
+    for (Range& range : ranges) {
+      if (a < range.start || a >= range.end) continue;
+      last = &range;
+      if (!range.warmed) {
+        range.warmed = true;
+        Push({std::nullopt, a});
+      }
+      return;
+    }
+    if (unplaced.size() < kMaxUnplaced) unplaced.push_back(a);
+  }
+
+  void Push(Work work) {
+    std::lock_guard lock(mutex);
+    queue.push_back(std::move(work));
+    wake.notify_one();
+  }
+
+  // The warm-up thread.
+  void Run() {
+    for (;;) {
+      Work work;
+      {
+        std::unique_lock lock(mutex);
+        wake.wait(lock, [&] { return stop || !queue.empty(); });
+        if (stop) return;
+        work = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (work.module) {
+        const ModuleInfo& m = *work.module;
+        symbolizer.AddModule(m.load_address, m.size, m.path, m.build_id);
+      } else {
+        symbolizer.Symbolize(work.address);
+      }
+    }
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+      wake.notify_one();
+    }
+    if (thread.joinable()) thread.join();
+  }
+
+  struct Range {
+    uint64_t start, end;
+    bool warmed;
+  };
+  static constexpr size_t kMaxUnplaced = 4096;
+  std::vector<Range> ranges;  // the decoding thread's
+  Range* last = nullptr;
+  std::vector<uint64_t> unplaced;
+
   Symbolizer symbolizer;
   bool with_lines = true;
-  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Work> queue;
+  bool stop = false;
   std::thread thread;
 };
 
-SymbolWarmUp::SymbolWarmUp(const std::string& trace_path, Symbolizer::Options options,
-                           bool with_lines)
+SymbolWarmUp::SymbolWarmUp(Symbolizer::Options options, bool with_lines)
     : state_(std::make_unique<State>(std::move(options))) {
   state_->with_lines = with_lines;
-  state_->thread = std::thread([state = state_.get(), trace_path] {
-    ModuleCollector collector;
-    if (!ReadProcessLevel(trace_path, collector).ok()) return;  // the analysis will say why
-    AddModules(state->symbolizer, collector.modules);
-    // An address in each module makes the symbolizer open it and its debug information.
-    for (const ModuleInfo& m : collector.modules) {
-      if (state->stop.load(std::memory_order_relaxed)) return;
-      state->symbolizer.Symbolize(m.load_address + 1);
-    }
-  });
+  state_->thread = std::thread([state = state_.get()] { state->Run(); });
 }
 
-SymbolWarmUp::~SymbolWarmUp() {
-  if (state_->thread.joinable()) {
-    state_->stop.store(true, std::memory_order_relaxed);
-    state_->thread.join();
-  }
-}
+SymbolWarmUp::~SymbolWarmUp() { state_->Stop(); }
+
+trace_format::RecordVisitor* SymbolWarmUp::lookahead() { return state_.get(); }
 
 FrameNamer SymbolWarmUp::Namer(const TraceAnalysis& analysis) {
-  // Modules it has not reached yet are opened when a frame needs them, if one does.
-  state_->stop.store(true, std::memory_order_relaxed);
-  state_->thread.join();
+  // What it has not reached yet is done when a frame needs it, if one does.
+  state_->Stop();
   auto shared = std::make_shared<NamerState>(std::move(state_->symbolizer));
-  // Modules the warm-up did not see (it read none if the trace changed under it) are added
-  // now; the ones it added are ignored as repeats.
+  // Modules it did not add are added now; the ones it added are ignored as repeats.
   AddModules(shared->symbolizer, analysis.modules);
   return SymbolizingNamerImpl(std::move(shared), state_->with_lines);
 }

@@ -38,10 +38,8 @@ struct FrameLocation {
 // the two ways of reading (file order, time order) so they judge damage the same way.
 class FrameScanner {
  public:
-  // `progress`: draw a progress bar (ProgressBar::ForTrace decides whether it shows).
   static absl::StatusOr<std::unique_ptr<FrameScanner>> Open(const std::string& path,
-                                                            TraceReadSummary& summary,
-                                                            bool progress = true) {
+                                                            TraceReadSummary& summary) {
     std::unique_ptr<FILE, FileCloser> file(fopen(path.c_str(), "rb"));
     if (!file) {
       return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", strerror(errno)));
@@ -62,8 +60,7 @@ class FrameScanner {
           path, ": written in trace format ", header.major, ".", header.minor,
           ", newer than this poolscope reads (", tf::kMajorVersion, ".x); upgrade poolscope"));
     }
-    return std::unique_ptr<FrameScanner>(
-        new FrameScanner(std::move(file), summary, path, progress));
+    return std::unique_ptr<FrameScanner>(new FrameScanner(std::move(file), summary, path));
   }
 
   // The next sound frame, positioned at its data; false at the end of the file.
@@ -114,12 +111,11 @@ class FrameScanner {
 
  private:
   FrameScanner(std::unique_ptr<FILE, FileCloser> file, TraceReadSummary& summary,
-               const std::string& path, bool progress)
+               const std::string& path)
       : file_(std::move(file)),
         summary_(summary),
         offset_(sizeof(tf::FileHeader)),
-        progress_(progress ? ProgressBar::ForTrace(path, summary.file_bytes)
-                           : ProgressBar(path, summary.file_bytes, ProgressBar::Settings{})) {}
+        progress_(ProgressBar::ForTrace(path, summary.file_bytes)) {}
 
   // Lost framing: look for the next frame magic after where this header claimed to start. A
   // header cut off at the very end of the file is truncation, not damage.
@@ -166,19 +162,14 @@ struct ThreadStream {
 
 }  // namespace
 
-namespace {
-
-// Reads the frames `wanted(thread)` accepts, in file order.
-template <typename Wanted>
-absl::StatusOr<TraceReadSummary> ReadFrames(const std::string& path, tf::RecordVisitor& visitor,
-                                            bool progress, Wanted wanted) {
+absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVisitor& visitor) {
   TraceReadSummary summary;
-  auto scanner = FrameScanner::Open(path, summary, progress);
+  auto scanner = FrameScanner::Open(path, summary);
   if (!scanner.ok()) return scanner.status();
   tf::UnknownRecordTypes unknown;
   std::vector<uint8_t> raw;
   for (FrameLocation frame; (*scanner)->Next(&frame);) {
-    if (!wanted(frame.header.thread) || !(*scanner)->Read(frame, raw)) continue;
+    if (!(*scanner)->Read(frame, raw)) continue;
     if (tf::DecodeFrame(frame.header.thread, raw.data(), raw.size(), visitor, &unknown) !=
         tf::DecodeResult::kOk) {
       ++summary.corrupt_frames;
@@ -188,18 +179,6 @@ absl::StatusOr<TraceReadSummary> ReadFrames(const std::string& path, tf::RecordV
   }
   summary.unknown_record_types.insert(unknown.types, unknown.types + unknown.count);
   return summary;
-}
-
-}  // namespace
-
-absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path, tf::RecordVisitor& visitor) {
-  return ReadFrames(path, visitor, /*progress=*/true, [](uint32_t) { return true; });
-}
-
-absl::StatusOr<TraceReadSummary> ReadProcessLevel(const std::string& path,
-                                                  tf::RecordVisitor& visitor) {
-  return ReadFrames(path, visitor, /*progress=*/false,
-                    [](uint32_t thread) { return thread == 0; });
 }
 
 namespace {
@@ -288,7 +267,8 @@ struct Batch {
   // Small enough that the batches in flight stay in the second-level cache.
   static constexpr size_t kRecords = 4096;
 
-  void Add(uint32_t thread, const tf::DecodedRecord& r) {
+  // `lookahead` (may be null) sees the rare records now, on the decoding thread.
+  void Add(uint32_t thread, const tf::DecodedRecord& r, tf::RecordVisitor* lookahead) {
     BatchedRecord& b = records.emplace_back();
     b.type = r.type;
     b.thread = thread;
@@ -298,6 +278,7 @@ struct Batch {
       case tf::RecordType::kFree: b.free = r.free; break;
       case tf::RecordType::kRealloc: b.realloc = r.realloc; break;
       default:
+        if (lookahead != nullptr) tf::Deliver(thread, r, *lookahead);
         b.other = static_cast<uint32_t>(others.size());
         KeepStrings(others.emplace_back(r));
         break;
@@ -346,14 +327,19 @@ struct Batch {
 };
 
 // Full batches from the decoding thread to the visitor's, at most kInFlight at once; emptied
-// ones go back for reuse.
+// ones go back for reuse. A side that had to wait is woken only when the other is half a queue
+// ahead, so the two threads do not trade the core batch by batch when they share one.
 class BatchQueue {
  public:
-  static constexpr size_t kInFlight = 4;
+  static constexpr size_t kInFlight = 8;
 
   std::unique_ptr<Batch> TakeEmpty() {
     std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return full_.size() < kInFlight; });
+    if (full_.size() >= kInFlight) {
+      producer_waits_ = true;
+      space_.wait(lock, [&] { return full_.size() <= kInFlight / 2; });
+      producer_waits_ = false;
+    }
     if (empty_.empty()) return std::make_unique<Batch>();
     std::unique_ptr<Batch> b = std::move(empty_.back());
     empty_.pop_back();
@@ -362,7 +348,7 @@ class BatchQueue {
   void PutFull(std::unique_ptr<Batch> b) {
     std::lock_guard lock(mutex_);
     full_.push_back(std::move(b));
-    ready_.notify_one();
+    if (consumer_waits_ && full_.size() >= kInFlight / 2) ready_.notify_one();
   }
   void Close() {
     std::lock_guard lock(mutex_);
@@ -372,7 +358,11 @@ class BatchQueue {
   // Null once the queue is closed and drained.
   std::unique_ptr<Batch> TakeFull() {
     std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty() && !closed_) {
+      consumer_waits_ = true;
+      ready_.wait(lock, [&] { return full_.size() >= kInFlight / 2 || closed_; });
+      consumer_waits_ = false;
+    }
     if (full_.empty()) return nullptr;
     std::unique_ptr<Batch> b = std::move(full_.front());
     full_.pop_front();
@@ -382,7 +372,7 @@ class BatchQueue {
     b->Clear();
     std::lock_guard lock(mutex_);
     empty_.push_back(std::move(b));
-    space_.notify_one();
+    if (producer_waits_ && full_.size() <= kInFlight / 2) space_.notify_one();
   }
 
  private:
@@ -391,6 +381,8 @@ class BatchQueue {
   std::condition_variable space_;
   std::deque<std::unique_ptr<Batch>> full_;
   std::vector<std::unique_ptr<Batch>> empty_;
+  bool producer_waits_ = false;
+  bool consumer_waits_ = false;
   bool closed_ = false;
 };
 
@@ -399,7 +391,8 @@ class BatchQueue {
 // Decoding and merging run in a thread of their own, ahead of the visitor by a few batches:
 // on two cores the analysis then costs about what its model does.
 absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
-                                                      tf::RecordVisitor& visitor) {
+                                                      tf::RecordVisitor& visitor,
+                                                      tf::RecordVisitor* lookahead) {
   TraceReadSummary summary;
   auto scanner = FrameScanner::Open(path, summary);
   if (!scanner.ok()) return scanner.status();
@@ -407,7 +400,7 @@ absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
   std::thread decoder([&] {
     std::unique_ptr<Batch> batch = queue.TakeEmpty();
     MergeInTimeOrder(**scanner, summary, [&](uint32_t thread, const tf::DecodedRecord& r) {
-      batch->Add(thread, r);
+      batch->Add(thread, r, lookahead);
       if (batch->records.size() == Batch::kRecords) {
         queue.PutFull(std::move(batch));
         batch = queue.TakeEmpty();

@@ -33,17 +33,15 @@ struct TraceReadSummary {
 absl::StatusOr<TraceReadSummary> ReadTrace(const std::string& path,
                                            trace_format::RecordVisitor& visitor);
 
-// Only the process-level frames (thread 0: the process record, modules, memory samples, phase
-// marks), in file order: a small part of a trace, read without decoding the events.
-absl::StatusOr<TraceReadSummary> ReadProcessLevel(const std::string& path,
-                                                  trace_format::RecordVisitor& visitor);
-
 // The same records in time order across threads: each thread's frames are in time order, so a
 // merge of the threads' streams (one decoded frame each) gives the global order with memory
 // bounded by a frame per thread, not by the trace. Two passes: headers to find each thread's
-// frames, then the merge.
-absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(const std::string& path,
-                                                      trace_format::RecordVisitor& visitor);
+// frames, then the merge. Decoding runs in a thread of its own, a few thousand records ahead
+// of `visitor`; `lookahead`, when given, sees every record but allocations, frees and reallocs
+// there, as soon as it is decoded (for work that can start early, like symbolizing).
+absl::StatusOr<TraceReadSummary> ReadTraceInTimeOrder(
+    const std::string& path, trace_format::RecordVisitor& visitor,
+    trace_format::RecordVisitor* lookahead = nullptr);
 
 }  // namespace poolscope::analysis
 

@@ -155,8 +155,8 @@ class Facts : public tf::RecordVisitor {
 };
 
 an::TraceReadSummary ReadOrDie(const std::string& path, tf::RecordVisitor& visitor,
-                               decltype(&an::ReadTrace) reader = an::ReadTrace) {
-  auto read = reader(path, visitor);
+                               bool in_time_order = false) {
+  auto read = in_time_order ? an::ReadTraceInTimeOrder(path, visitor) : an::ReadTrace(path, visitor);
   if (!read.ok()) {
     fprintf(stderr, "trace_probe: %s\n", std::string(read.status().message()).c_str());
     exit(2);
@@ -329,7 +329,7 @@ int WindowMode(const std::string& path, const std::string& begin, const std::str
   Window window(begin_ns, end_ns);
   // A block another thread frees or reallocates may be in a frame written before its
   // allocation's.
-  ReadOrDie(path, window, an::ReadTraceInTimeOrder);
+  ReadOrDie(path, window, /*in_time_order=*/true);
   printf("marks_found=1\nallocations=%" PRIu64 "\nreallocs=%" PRIu64 "\nfrees=%" PRIu64
          "\nbytes=%" PRIu64 "\npeak=%" PRIu64 "\nleaked_bytes=%" PRIu64 "\nleaked_blocks=%zu\n"
          "reallocs_of_outside_blocks=%" PRIu64 "\nreused_without_free=%" PRIu64 "\n",
