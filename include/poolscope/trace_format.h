@@ -24,6 +24,7 @@
 #ifndef POOLSCOPE_TRACE_FORMAT_H_
 #define POOLSCOPE_TRACE_FORMAT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -370,6 +371,7 @@ class FrameEncoder {
   // on from where the last frame left it.
   void Reset() {
     for (Out& s : streams_) s.out = s.begin;
+    hot_room_ = 0;
     first_seq_ = next_seq_;
     last_time_ = 0;
     last_address_ = 0;
@@ -383,7 +385,7 @@ class FrameEncoder {
   // An allocation named by block: it becomes block (thread, next_seq()). `weight` != 0 marks
   // an allocation chosen by sampling, standing for `weight` bytes.
   bool PutNextAlloc(uint64_t ns, uint64_t size, uint64_t stack, AllocKind kind, uint64_t weight = 0) {
-    if (!Room(1, kMaxVarintBytes, 2 * kMaxVarintBytes, kMaxVarintBytes, 0)) return false;
+    if (!TakeHotRoom()) return false;
     *streams_[kOpStream].out++ =
         static_cast<uint8_t>((weight != 0 ? kOpSampledAlloc : kOpAlloc) | static_cast<uint8_t>(kind));
     PutTime(ns);
@@ -395,7 +397,7 @@ class FrameEncoder {
   }
   // A free of `block`: a BlockKey, or an address.
   bool PutFreeOf(uint64_t ns, uint64_t block) {
-    if (!Room(1, kMaxVarintBytes, 0, 0, 2 * kMaxVarintBytes)) return false;
+    if (!TakeHotRoom()) return false;
     *streams_[kOpStream].out++ = kOpFree;
     PutTime(ns);
     PutRef(block);
@@ -404,7 +406,7 @@ class FrameEncoder {
   // A realloc of `old_block` (a BlockKey or an address): the result is block (thread,
   // next_seq()).
   bool PutReallocOf(uint64_t ns, uint64_t old_block, uint64_t size, uint64_t stack) {
-    if (!Room(1, kMaxVarintBytes, kMaxVarintBytes, kMaxVarintBytes, 2 * kMaxVarintBytes)) return false;
+    if (!TakeHotRoom()) return false;
     *streams_[kOpStream].out++ = kOpRealloc;
     PutTime(ns);
     PutRef(old_block);
@@ -496,6 +498,7 @@ class FrameEncoder {
     ops.out = PutVarint(PutVarint(ops.out, type), length);
     memcpy(ops.out, payload, length);
     ops.out += length;
+    hot_room_ = 0;
     return true;
   }
 
@@ -518,6 +521,22 @@ class FrameEncoder {
     return static_cast<size_t>(p - out);
   }
 
+  // The most an allocation, a free or a realloc (the hot records) writes into each stream.
+  static constexpr size_t kHotBound[kStreamCount] = {1, kMaxVarintBytes, 2 * kMaxVarintBytes,
+                                                     kMaxVarintBytes, 2 * kMaxVarintBytes};
+  // Room for one more hot record: one decrement of hot_room_, the hot records that surely fit,
+  // recounted from the streams only when it runs out (and after any other record).
+  bool TakeHotRoom() {
+    if (hot_room_ == 0) [[unlikely]] {
+      hot_room_ = SIZE_MAX;
+      for (int i = 0; i < kStreamCount; ++i) {
+        hot_room_ = std::min(hot_room_, static_cast<size_t>(streams_[i].end - streams_[i].out) / kHotBound[i]);
+      }
+      if (hot_room_ == 0) return false;
+    }
+    --hot_room_;
+    return true;
+  }
   bool Room(size_t ops, size_t times, size_t sizes, size_t stacks, size_t refs) const {
     const size_t need[kStreamCount] = {ops, times, sizes, stacks, refs};
     for (int i = 0; i < kStreamCount; ++i) {
@@ -614,6 +633,7 @@ class FrameEncoder {
     uint8_t* length_end = PutVarint(type_end, length);
     memmove(length_end, payload, length);
     ops.out = length_end + length;
+    hot_room_ = 0;
     return true;
   }
 
@@ -621,6 +641,7 @@ class FrameEncoder {
   uint8_t* end_;
   Out streams_[kStreamCount];
   uint32_t thread_;
+  size_t hot_room_ = 0;
   uint64_t first_seq_ = 0;
   uint64_t next_seq_ = 0;
   uint64_t last_time_ = 0;
