@@ -264,7 +264,8 @@ struct BatchedRecord {
 };
 
 struct Batch {
-  // Small enough that the batches in flight stay in the second-level cache.
+  // The batches in flight (BatchQueue::kInFlight) then take under 2 MiB, which stays in
+  // cache; 16 Ki records per batch measured slower.
   static constexpr size_t kRecords = 4096;
 
   // `lookahead` (may be null) sees the rare records now, on the decoding thread.
