@@ -830,11 +830,15 @@ void SampleMemory(bool with_huge_pages) {
     strtoull(text, &resident, 10);
     s.rss_bytes = strtoull(resident, nullptr, 10) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   }
+  // smaps_rollup walks every page table of the process, so it is read every few rounds only;
+  // the samples in between repeat the last reading (a reader cannot tell "not measured" from 0).
+  static uint64_t anon_huge_bytes = 0;
   if (with_huge_pages && ReadSmallFile("/proc/self/smaps_rollup", text, sizeof(text)) > 0) {
     if (const char* line = strstr(text, "AnonHugePages:")) {
-      s.anon_huge_bytes = strtoull(line + strlen("AnonHugePages:"), nullptr, 10) * 1024;
+      anon_huge_bytes = strtoull(line + strlen("AnonHugePages:"), nullptr, 10) * 1024;
     }
   }
+  s.anon_huge_bytes = anon_huge_bytes;
   PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutMemorySample(s); });
 }
 

@@ -7,6 +7,7 @@
 #include "export_folded.h"
 #include "gtest/gtest.h"
 #include "poolscope/trace_format.h"
+#include "report_text.h"
 #include "summary.h"
 #include "trace_builder.h"
 
@@ -84,6 +85,56 @@ TEST(Analysis, SitesGetTheirPeakLeaksAndTemporaries) {
   EXPECT_EQ(a->Frames(3), (std::vector<uint64_t>{0x3000, 0x1000}));
 }
 
+// Mappings outside malloc: a partial unmap leaves the rest live, a moved region keeps its
+// stack, a fixed mapping replaces what it covers; the peak is of all mapped bytes at once.
+TEST(Analysis, MmapRegionsAreFollowedThroughPartialUnmapsAndRemaps) {
+  constexpr uint64_t kAnon = 0x22;  // MAP_PRIVATE | MAP_ANONYMOUS
+  TraceBuilder b;
+  b.Frame(0, [](tf::FrameEncoder& e) {
+    testutil::PutProgram(e, 77, 1000);
+    e.PutMemorySample({1500, 4 << 20, 2 << 20, 0, 0});
+    e.PutMemorySample({2500, 9 << 20, 4 << 20, 0, 0});  // the peak RSS
+    e.PutMemorySample({3500, 7 << 20, 6 << 20, 0, 0});
+  });
+  b.Frame(1, [](tf::FrameEncoder& e) {
+    e.PutStackNode({1, 0, 0x1000});
+    e.PutStackNode({2, 1, 0x2000});
+    e.PutMmap({2000, 0x100000, 0x40000, 3, kAnon, -1, 1});      // A: 256 KiB
+    e.PutMmap({2100, 0x200000, 0x10000, 1, 0x2, 5, 2});         // B: 64 KiB of a file
+    e.PutMunmap({2200, 0x110000, 0x10000});                      // A loses its second 64 KiB
+    e.PutMremap({2300, 0x200000, 0x10000, 0x300000, 0x80000});   // B moves and grows to 512 KiB
+    e.PutMmap({2400, 0x100000, 0x10000, 3, kAnon | 0x10, -1, 2}); // C (MAP_FIXED) over A's first
+    e.PutMunmap({2500, 0x300000, 0x80000});                      // B is gone
+    e.PutEnd({4000, 0});
+  });
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->summary.peak_rss_bytes, 9u << 20);
+  EXPECT_EQ(a->summary.peak_rss_time_ns, 1500u);
+  EXPECT_EQ(a->summary.peak_rss_huge_bytes, 4u << 20);
+  const MmapStats& m = a->mmap;
+  EXPECT_EQ(m.mmaps, 3u);
+  EXPECT_EQ(m.munmaps, 2u);
+  EXPECT_EQ(m.mremaps, 1u);
+  // After the remap: A's 192 KiB and B's 512 KiB.
+  EXPECT_EQ(m.peak_bytes, 0x30000u + 0x80000u);
+  EXPECT_EQ(m.peak_time_ns, 1300u);
+  // At the end: A's last 128 KiB and C's 64 KiB.
+  EXPECT_EQ(m.live_bytes, 0x20000u + 0x10000u);
+  EXPECT_EQ(m.live_regions, 2u);
+  ASSERT_EQ(m.largest.size(), 3u);
+  EXPECT_EQ(m.largest[0].length, 0x80000u);  // B, at its largest
+  EXPECT_EQ(m.largest[0].stack, 2u);
+  EXPECT_FALSE(m.largest[0].anonymous());
+  EXPECT_TRUE(m.largest[0].unmapped);
+  EXPECT_EQ(m.largest[0].unmapped_ns, 1500u);
+  EXPECT_EQ(m.largest[1].length, 0x40000u);  // A
+  EXPECT_EQ(m.largest[1].stack, 1u);
+  EXPECT_TRUE(m.largest[1].anonymous());
+  EXPECT_FALSE(m.largest[1].unmapped);
+  EXPECT_EQ(m.largest[2].length, 0x10000u);  // C
+}
+
 TEST(Analysis, TextReportListsTheSitesInOrder) {
   TraceBuilder b;
   WriteScenario(b);
@@ -99,6 +150,58 @@ TEST(Analysis, TextReportListsTheSitesInOrder) {
   EXPECT_LT(load, parse) << text;
   EXPECT_NE(text.find("sites leaking (still allocated at the end) (1 sites)"), std::string::npos);
   EXPECT_NE(text.find("temporary  2 allocations"), std::string::npos);
+  // Without memory samples the timeline has the heap alone.
+  EXPECT_NE(text.find("memory over time         heap\n  from      0 ns          0 B\n"),
+            std::string::npos) << text;
+  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    EXPECT_LE(end - start, 100u) << text.substr(start, end - start);
+  }
+}
+
+TEST(Analysis, TextReportShowsMemoryMmapAndThreads) {
+  TraceBuilder b;
+  b.Frame(0, [](tf::FrameEncoder& e) {
+    testutil::PutProgram(e, 77, 0);
+    e.PutMemorySample({250000000, 8 << 20, 2 << 20, 0, 0});
+    e.PutMemorySample({750000000, 3 << 20, 1 << 20, 0, 0});
+  });
+  b.Frame(1, [](tf::FrameEncoder& e) {
+    e.PutThreadStart({1000, 4242});
+    e.PutStackNode({1, 0, 0x1000});
+    e.PutAlloc({100000000, 0xa0, 4096, 1, tf::AllocKind::kMalloc});
+    e.PutMmap({200000000, 0x400000, 0x100000, 3, 0x22, -1, 1});
+    e.PutFree({600000000, 0xa0});
+    e.PutEnd({1000000000, 0});
+  });
+  b.Frame(2, [](tf::FrameEncoder& e) {
+    e.PutThreadStart({2000, 4243});
+    e.PutAlloc({300000000, 0xb0, 100, 1, tf::AllocKind::kMalloc});
+    e.PutAlloc({310000000, 0xc0, 100, 1, tf::AllocKind::kMalloc});
+  });
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::string text = FormatTextReport(*a, "t.trace", [](uint64_t) { return std::string("f"); });
+  auto expect_in = [&](const std::string& part) {
+    EXPECT_NE(text.find(part), std::string::npos) << "missing:\n" << part << "\nin:\n" << text;
+  };
+  expect_in("peak RSS   8192.0 KiB at 0.250 s, 2048.0 KiB of it in huge pages\n");
+  expect_in("mmap       1 maps, 0 unmaps, 0 remaps outside malloc, peak 1024.0 KiB at 0.200 s\n"
+            "           1024.0 KiB in 1 regions still mapped at the end\n");
+  expect_in("threads by allocations (2 threads)\n"
+            "   thread       tid       allocs    allocated        frees    temporary\n"
+            "        2      4243            2        200 B            0            0\n"
+            "        1      4242            1       4096 B            1            1\n");
+  expect_in("memory over time         heap          RSS   huge pages\n"
+            "  from      0 ns          0 B            -            -\n"
+            "  from    100 ms       4096 B            -            -\n"
+            "  from    200 ms       4096 B   8192.0 KiB   2048.0 KiB\n"
+            "  from    300 ms       4296 B            -            -\n");
+  // Each span shows its highest heap: the free at 0.6 s shows from the next span on.
+  expect_in("  from    600 ms       4296 B            -            -\n"
+            "  from    700 ms        200 B   3072.0 KiB   1024.0 KiB\n");
+  expect_in("largest mmap regions (outside malloc)\n"
+            "    1024.0 KiB  anonymous rw-, mapped at 0.200 s, still mapped\n"
+            "                at f\n");
   for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
     EXPECT_LE(end - start, 100u) << text.substr(start, end - start);
   }

@@ -38,7 +38,8 @@ void WriteScenario(TraceBuilder& b) {
     e.PutAlloc({4000, 0xc0, 50, 3, tf::AllocKind::kNew});
     e.PutFree({5000, 0xa0});
     e.PutFree({6000, 0xb0});
-    e.PutMemorySample({6500, 2 << 20, 0, 0, 0});
+    e.PutMemorySample({6500, 2 << 20, 1 << 20, 0, 0});
+    e.PutMmap({6600, 0x400000, 0x3000, 3, 0x22, -1, 4});
     e.PutAlloc({7000, 0xd0, 10, 3, tf::AllocKind::kMalloc});
     e.PutFree({8000, 0xd0});
     e.PutAlloc({9000, 0xe0, 20, 4, tf::AllocKind::kMalloc});
@@ -91,7 +92,17 @@ TEST(HtmlReport, SelfContainedWithChartsFlameDataAndTables) {
   ExpectIn(html, "window.onerror");
   // The summary and the tables.
   ExpectIn(html, "<tr><th>peak heap</th><td>350 B at 3 µs</td></tr>");
-  ExpectIn(html, "<tr><th>peak RSS</th><td>2048.0 KiB at 5.5 µs</td></tr>");
+  ExpectIn(html, "<tr><th>peak RSS</th><td>2048.0 KiB at 5.5 µs, 1024.0 KiB of it in huge pages"
+                 "</td></tr>");
+  ExpectIn(html, "<tr><th>mmap</th><td>1 maps, 0 unmaps, 0 remaps outside malloc; peak 12.0 KiB "
+                 "at 5.6 µs; 12.0 KiB in 1 regions still mapped at the end</td></tr>");
+  ExpectIn(html, "<polyline class=\"huge-line\"");
+  ExpectIn(html, "<table id=\"mmap-regions\"");
+  ExpectIn(html, "<tr><td class=\"num\">12.0 KiB</td><td>anonymous, prot 3</td>"
+                 "<td class=\"num\">5.6 µs</td><td class=\"num\">still mapped</td>"
+                 "<td class=\"stack\"><code>0x999999</code><br><code>prog+0x200</code>");
+  ExpectIn(html, "<table id=\"thread-table\"");
+  ExpectIn(html, "<tr><td class=\"num\">1</td><td class=\"num\">4242</td>");
   ExpectIn(html, "<tr><th>leaked</th><td>80 B in 2 blocks</td></tr>");
   ExpectIn(html, "<table id=\"sites-peak\"");
   ExpectIn(html, "<table id=\"sites-leaked\"");

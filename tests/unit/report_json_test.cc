@@ -125,7 +125,7 @@ TEST(JsonReport, SummaryTraceAndProcess) {
   auto a = AnalyzeTrace(b.path());
   ASSERT_TRUE(a.ok()) << a.status();
   std::string json = Report(*a);
-  EXPECT_EQ(json.rfind("{\n  \"schema_version\": 1,\n  \"generator\": \"poolscope\",\n", 0), 0u)
+  EXPECT_EQ(json.rfind("{\n  \"schema_version\": 2,\n  \"generator\": \"poolscope\",\n", 0), 0u)
       << json;
   EXPECT_EQ(json.back(), '\n');
   ExpectIn(json, R"(
@@ -273,11 +273,79 @@ TEST(JsonReport, HistogramsAndThreads) {
     {"min": 2048, "max": 4095, "blocks": 2, "bytes": 300},
     {"min": 4096, "max": 8191, "blocks": 1, "bytes": 50}
   ],
+)");
+  ExpectIn(json, R"(
   "threads": [
     {"thread": 1, "kernel_tid": 4242, "allocations": 6, "allocated_bytes": 440, "frees": 3, "temporary": 1},
     {"thread": 2, "kernel_tid": 4243, "allocations": 1, "allocated_bytes": 8, "frees": 1, "temporary": 1}
   ]
 }
+)");
+}
+
+// Times are since the process started (1000 ns here).
+TEST(JsonReport, MemoryOverTimeAndMmapRegions) {
+  TraceBuilder b;
+  b.Frame(0, [](tf::FrameEncoder& e) {
+    testutil::PutProgram(e, 77, 1000);
+    e.PutModuleLoad({1000, 0x10000, 0x1000, "/bin/prog", ""});
+    e.PutMemorySample({3000, 8 << 20, 2 << 20, 0, 0});
+    e.PutMemorySample({6000, 5 << 20, 4 << 20, 0, 0});
+  });
+  b.Frame(1, [](tf::FrameEncoder& e) {
+    e.PutStackNode({1, 0, 0x10100});
+    e.PutAlloc({2000, 0xa0, 100, 1, tf::AllocKind::kMalloc});
+    e.PutMmap({2500, 0x400000, 0x2000, 3, 0x22, -1, 1});
+    e.PutAlloc({4000, 0xb0, 50, 1, tf::AllocKind::kMalloc});
+    e.PutFree({5000, 0xa0});
+    e.PutMunmap({7000, 0x400000, 0x2000});
+    e.PutEnd({8000, 0});
+  });
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::string json = Report(*a);
+  ExpectIn(json, R"(
+  "memory": {
+    "peak_rss_bytes": 8388608,
+    "peak_rss_time_ns": 2000,
+    "peak_rss_huge_bytes": 2097152,
+    "heap_timeline": [
+      [1000, 100],
+      [3000, 150],
+      [4000, 50],
+      [7000, 50]
+    ],
+    "samples": [
+      {"time_ns": 2000, "rss_bytes": 8388608, "anon_huge_bytes": 2097152},
+      {"time_ns": 5000, "rss_bytes": 5242880, "anon_huge_bytes": 4194304}
+    ]
+  },
+  "mmap": {
+    "mmaps": 1,
+    "munmaps": 1,
+    "mremaps": 0,
+    "peak_bytes": 8192,
+    "peak_time_ns": 1500,
+    "live_bytes": 0,
+    "live_regions": 0,
+    "largest": [
+      {
+        "address": "0x400000",
+        "length": 8192,
+        "anonymous": true,
+        "prot": 3,
+        "flags": "0x22",
+        "fd": -1,
+        "mapped_ns": 1500,
+        "unmapped_ns": 6000,
+        "stack": 1,
+        "frames_total": 1,
+        "frames": [
+          {"name": "prog+0x100", "address": "0x10100", "module": "/bin/prog", "offset": "0x100"}
+        ]
+      }
+    ]
+  },
 )");
 }
 
@@ -304,7 +372,30 @@ TEST(JsonReport, AnUnfinishedTraceHasANullExitStatusAndEmptyLists) {
       "total_sites": 0,
       "sites": []
     },)");
-  ExpectIn(json, "\"size_histogram\": [],\n  \"lifetime_histogram\": [],\n  \"threads\": []\n}\n");
+  ExpectIn(json, "\"size_histogram\": [],\n  \"lifetime_histogram\": [],\n");
+  ExpectIn(json, R"(
+  "memory": {
+    "peak_rss_bytes": 0,
+    "peak_rss_time_ns": 0,
+    "peak_rss_huge_bytes": 0,
+    "heap_timeline": [
+      [0, 0]
+    ],
+    "samples": []
+  },
+  "mmap": {
+    "mmaps": 0,
+    "munmaps": 0,
+    "mremaps": 0,
+    "peak_bytes": 0,
+    "peak_time_ns": 0,
+    "live_bytes": 0,
+    "live_regions": 0,
+    "largest": []
+  },
+  "threads": []
+}
+)");
 }
 
 TEST(JsonReport, StringsAreEscapedAndInvalidUtf8Replaced) {

@@ -69,13 +69,18 @@ void WriteSummary(std::string& out, const TraceAnalysis& a, const std::string& p
   Row(out, "allocated", HumanBytes(s.allocated_bytes));
   Row(out, "peak heap",
       absl::StrCat(HumanBytes(s.peak_bytes), " at ", ShortDuration(s.peak_time_ns)));
-  const MemorySample* peak_rss = nullptr;
-  for (const MemorySample& m : a.memory_samples) {
-    if (peak_rss == nullptr || m.rss_bytes > peak_rss->rss_bytes) peak_rss = &m;
-  }
-  if (peak_rss != nullptr) {
+  if (s.peak_rss_bytes != 0) {
     Row(out, "peak RSS",
-        absl::StrCat(HumanBytes(peak_rss->rss_bytes), " at ", ShortDuration(peak_rss->time_ns)));
+        absl::StrCat(HumanBytes(s.peak_rss_bytes), " at ", ShortDuration(s.peak_rss_time_ns), ", ",
+                     HumanBytes(s.peak_rss_huge_bytes), " of it in huge pages"));
+  }
+  const MmapStats& m = a.mmap;
+  if (m.mmaps + m.mremaps != 0) {
+    Row(out, "mmap",
+        absl::StrCat(m.mmaps, " maps, ", m.munmaps, " unmaps, ", m.mremaps,
+                     " remaps outside malloc; peak ", HumanBytes(m.peak_bytes), " at ",
+                     ShortDuration(m.peak_time_ns), "; ", HumanBytes(m.live_bytes), " in ",
+                     m.live_regions, " regions still mapped at the end"));
   }
   Row(out, "leaked", absl::StrCat(HumanBytes(s.leaked_bytes), " in ", s.leaked_blocks, " blocks"));
   Row(out, "temporary",
@@ -149,6 +154,9 @@ void WriteHeapChart(std::string& out, const TraceAnalysis& a) {
     std::vector<std::pair<uint64_t, uint64_t>> rss;
     for (const MemorySample& m : a.memory_samples) rss.emplace_back(m.time_ns, m.rss_bytes);
     polyline("rss-line", rss, "resident set size (RSS)");
+    std::vector<std::pair<uint64_t, uint64_t>> huge;
+    for (const MemorySample& m : a.memory_samples) huge.emplace_back(m.time_ns, m.anon_huge_bytes);
+    polyline("huge-line", huge, "of it in transparent huge pages (AnonHugePages)");
   }
   if (s.peak_bytes != 0) {
     absl::StrAppendFormat(&out,
@@ -165,12 +173,14 @@ void WriteHeapChart(std::string& out, const TraceAnalysis& a) {
   absl::StrAppendFormat(&out,
                         "<text class=\"legend heap-legend\" x=\"%.1f\" y=\"14\" "
                         "text-anchor=\"end\">— heap</text>\n",
-                        kLeft + w - (a.memory_samples.empty() ? 0 : 70));
+                        kLeft + w - (a.memory_samples.empty() ? 0 : 170));
   if (!a.memory_samples.empty()) {
     absl::StrAppendFormat(&out,
                           "<text class=\"legend rss-legend\" x=\"%.1f\" y=\"14\" "
-                          "text-anchor=\"end\">— RSS</text>\n",
-                          kLeft + w);
+                          "text-anchor=\"end\">— RSS</text>"
+                          "<text class=\"legend huge-legend\" x=\"%.1f\" y=\"14\" "
+                          "text-anchor=\"end\">— huge pages</text>\n",
+                          kLeft + w - 100, kLeft + w);
   }
   out += "</svg>\n";
 }
@@ -253,6 +263,57 @@ constexpr Table kTables[] = {
     {"sites-temporary", "Sites with the most temporary allocations", &SiteStats::temporary, false},
 };
 
+// A table cell with the stack, innermost frame first.
+std::string StackCell(const TraceAnalysis& a, uint64_t stack, const FrameNamer& name_frame,
+                      const HtmlReportOptions& options) {
+  std::vector<uint64_t> frames = a.Frames(stack);
+  std::vector<std::string> names;
+  for (int f = 0; f < static_cast<int>(frames.size()) && f < options.frames_per_site; ++f) {
+    names.push_back(HtmlEscape(name_frame(frames[f])));
+  }
+  if (frames.size() > names.size()) names.push_back("…");
+  if (frames.empty()) names.push_back("an unknown stack");
+  return absl::StrCat("<td class=\"stack\"><code>", absl::StrJoin(names, "</code><br><code>"),
+                      "</code></td>");
+}
+
+// The largest mappings the program made itself, and the threads.
+void WriteMmapAndThreads(std::string& out, const TraceAnalysis& a, const FrameNamer& name_frame,
+                         const HtmlReportOptions& options) {
+  out += "<section id=\"mmap\"><h2>Largest mmap regions (outside malloc)</h2>\n";
+  if (a.mmap.largest.empty()) {
+    out += "<p class=\"none\">none</p>\n";
+  } else {
+    out += "<table id=\"mmap-regions\" class=\"sites\"><thead><tr><th>bytes</th><th>kind</th>"
+           "<th>mapped at</th><th>unmapped at</th><th>stack (innermost first)</th></tr></thead>"
+           "<tbody>\n";
+    for (const MmapRegion& r : a.mmap.largest) {
+      absl::StrAppendFormat(
+          &out, "<tr><td class=\"num\">%s</td><td>%s, prot %d</td><td class=\"num\">%s</td>"
+                "<td class=\"num\">%s</td>%s</tr>\n",
+          HtmlEscape(HumanBytes(r.length)),
+          r.anonymous() ? "anonymous" : absl::StrCat("fd ", r.fd), r.prot,
+          HtmlEscape(ShortDuration(r.mapped_ns)),
+          r.unmapped ? HtmlEscape(ShortDuration(r.unmapped_ns)) : "still mapped",
+          StackCell(a, r.stack, name_frame, options));
+    }
+    out += "</tbody></table>\n";
+  }
+  out += "</section>\n<section id=\"threads\"><h2>Threads</h2>\n"
+         "<table id=\"thread-table\" class=\"sites\"><thead><tr><th>thread</th><th>tid</th>"
+         "<th>allocations</th><th>allocated</th><th>frees</th><th>temporary</th></tr></thead>"
+         "<tbody>\n";
+  for (const ThreadStats& t : a.threads) {
+    absl::StrAppendFormat(&out,
+                          "<tr><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+                          "<td class=\"num\">%d</td><td class=\"num\">%s</td>"
+                          "<td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n",
+                          t.thread, t.kernel_tid, t.allocations,
+                          HtmlEscape(HumanBytes(t.allocated_bytes)), t.frees, t.temporary);
+  }
+  out += "</tbody></table></section>\n";
+}
+
 void WriteTables(std::string& out, const TraceAnalysis& a, const FrameNamer& name_frame,
                  const HtmlReportOptions& options) {
   out += "<section id=\"sites\"><h2>Top sites</h2>\n";
@@ -279,23 +340,16 @@ void WriteTables(std::string& out, const TraceAnalysis& a, const FrameNamer& nam
     int rank = 0;
     for (const SiteStats* s : sites) {
       if (rank++ == options.sites_per_table) break;
-      std::vector<uint64_t> frames = a.Frames(s->stack);
-      std::vector<std::string> names;
-      for (int f = 0; f < static_cast<int>(frames.size()) && f < options.frames_per_site; ++f) {
-        names.push_back(HtmlEscape(name_frame(frames[f])));
-      }
-      if (frames.size() > names.size()) names.push_back("…");
-      if (frames.empty()) names.push_back("an unknown stack");
       uint64_t figure = s->*(table.metric);
       absl::StrAppendFormat(
           &out,
           "<tr><td>%d</td><td class=\"num\">%s</td><td class=\"num\">%d</td>"
           "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
-          "<td class=\"num\">%d</td><td class=\"stack\"><code>%s</code></td></tr>\n",
+          "<td class=\"num\">%d</td>%s</tr>\n",
           rank, table.bytes ? HtmlEscape(HumanBytes(figure)) : absl::StrCat(figure),
           s->allocations, HtmlEscape(HumanBytes(s->allocated_bytes)),
           HtmlEscape(HumanBytes(s->peak_bytes)), HtmlEscape(HumanBytes(s->leaked_bytes)),
-          s->temporary, absl::StrJoin(names, "</code><br><code>"));
+          s->temporary, StackCell(a, s->stack, name_frame, options));
     }
     out += "</tbody></table>\n";
   }
@@ -383,7 +437,9 @@ svg .grid { stroke: #ddd; }
 svg .axis, svg .legend { font-size: 11px; fill: #555; }
 svg .heap-line { fill: none; stroke: #d9480f; stroke-width: 1.5; }
 svg .rss-line { fill: none; stroke: #1c7ed6; stroke-width: 1.2; }
+svg .huge-line { fill: none; stroke: #2b8a3e; stroke-width: 1.2; stroke-dasharray: 4 2; }
 svg .heap-legend { fill: #d9480f; } svg .rss-legend { fill: #1c7ed6; }
+svg .huge-legend { fill: #2b8a3e; }
 svg .peak { fill: #d9480f; } svg .phase { stroke: #999; stroke-dasharray: 3 3; }
 svg .bar { fill: #4c6ef5; } svg .bar:hover { fill: #d9480f; }
 #report-errors:empty { display: none; }
@@ -570,6 +626,7 @@ std::string FormatHtmlReport(const TraceAnalysis& a, const std::string& path,
   out += "</script>\n</section>\n";
 
   WriteTables(out, a, name_frame, options);
+  WriteMmapAndThreads(out, a, name_frame, options);
 
   absl::StrAppend(&out, "<script>", kFlameScript, "</script>\n</body>\n</html>\n");
   return out;

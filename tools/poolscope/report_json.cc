@@ -140,19 +140,10 @@ const ModuleInfo* ModuleOf(const std::vector<ModuleInfo>& modules, uint64_t addr
   return best;
 }
 
-void WriteSite(JsonWriter& w, const TraceAnalysis& a, const SiteStats& s, int rank,
-               const FrameNamer& name_frame, const JsonReportOptions& options) {
-  w.BeginObject();
-  w.Key("rank").Uint(rank);
-  w.Key("stack").Uint(s.stack);
-  w.Key("peak_bytes").Uint(s.peak_bytes);
-  w.Key("peak_blocks").Uint(s.peak_blocks);
-  w.Key("allocations").Uint(s.allocations);
-  w.Key("allocated_bytes").Uint(s.allocated_bytes);
-  w.Key("leaked_bytes").Uint(s.leaked_bytes);
-  w.Key("leaked_blocks").Uint(s.leaked_blocks);
-  w.Key("temporary").Uint(s.temporary);
-  std::vector<uint64_t> frames = a.Frames(s.stack);
+// "frames_total" and the innermost "frames" of `stack`.
+void WriteFrames(JsonWriter& w, const TraceAnalysis& a, uint64_t stack, const FrameNamer& name_frame,
+                 const JsonReportOptions& options) {
+  std::vector<uint64_t> frames = a.Frames(stack);
   w.Key("frames_total").Uint(frames.size());
   w.Key("frames").BeginArray();
   for (int f = 0; f < static_cast<int>(frames.size()) && f < options.frames_per_site; ++f) {
@@ -166,6 +157,81 @@ void WriteSite(JsonWriter& w, const TraceAnalysis& a, const SiteStats& s, int ra
       w.Key("module").Null();
       w.Key("offset").Null();
     }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void WriteSite(JsonWriter& w, const TraceAnalysis& a, const SiteStats& s, int rank,
+               const FrameNamer& name_frame, const JsonReportOptions& options) {
+  w.BeginObject();
+  w.Key("rank").Uint(rank);
+  w.Key("stack").Uint(s.stack);
+  w.Key("peak_bytes").Uint(s.peak_bytes);
+  w.Key("peak_blocks").Uint(s.peak_blocks);
+  w.Key("allocations").Uint(s.allocations);
+  w.Key("allocated_bytes").Uint(s.allocated_bytes);
+  w.Key("leaked_bytes").Uint(s.leaked_bytes);
+  w.Key("leaked_blocks").Uint(s.leaked_blocks);
+  w.Key("temporary").Uint(s.temporary);
+  WriteFrames(w, a, s.stack, name_frame, options);
+  w.EndObject();
+}
+
+void WriteMemory(JsonWriter& w, const TraceAnalysis& a) {
+  const TraceSummary& s = a.summary;
+  w.Key("memory").BeginObject();
+  w.Key("peak_rss_bytes").Uint(s.peak_rss_bytes);
+  w.Key("peak_rss_time_ns").Uint(s.peak_rss_time_ns);
+  w.Key("peak_rss_huge_bytes").Uint(s.peak_rss_huge_bytes);
+  w.Key("heap_timeline").BeginArray();
+  for (const auto& [time, bytes] : a.heap_timeline) {
+    w.BeginArray(/*one_line=*/true);
+    w.Uint(time);
+    w.Uint(bytes);
+    w.EndArray();
+  }
+  w.EndArray();
+  w.Key("samples").BeginArray();
+  for (const MemorySample& m : a.memory_samples) {
+    w.BeginObject(/*one_line=*/true);
+    w.Key("time_ns").Uint(m.time_ns);
+    w.Key("rss_bytes").Uint(m.rss_bytes);
+    w.Key("anon_huge_bytes").Uint(m.anon_huge_bytes);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void WriteMmap(JsonWriter& w, const TraceAnalysis& a, const FrameNamer& name_frame,
+               const JsonReportOptions& options) {
+  const MmapStats& m = a.mmap;
+  w.Key("mmap").BeginObject();
+  w.Key("mmaps").Uint(m.mmaps);
+  w.Key("munmaps").Uint(m.munmaps);
+  w.Key("mremaps").Uint(m.mremaps);
+  w.Key("peak_bytes").Uint(m.peak_bytes);
+  w.Key("peak_time_ns").Uint(m.peak_time_ns);
+  w.Key("live_bytes").Uint(m.live_bytes);
+  w.Key("live_regions").Uint(m.live_regions);
+  w.Key("largest").BeginArray();
+  for (const MmapRegion& r : m.largest) {
+    w.BeginObject();
+    w.Key("address").Hex(r.address);
+    w.Key("length").Uint(r.length);
+    w.Key("anonymous").Bool(r.anonymous());
+    w.Key("prot").Uint(r.prot);
+    w.Key("flags").Hex(r.flags);
+    w.Key("fd").Int(r.fd);
+    w.Key("mapped_ns").Uint(r.mapped_ns);
+    if (r.unmapped) {
+      w.Key("unmapped_ns").Uint(r.unmapped_ns);
+    } else {
+      w.Key("unmapped_ns").Null();
+    }
+    w.Key("stack").Uint(r.stack);
+    WriteFrames(w, a, r.stack, name_frame, options);
     w.EndObject();
   }
   w.EndArray();
@@ -312,6 +378,9 @@ std::string FormatJsonReport(const TraceAnalysis& a, const std::string& path,
   WriteHistogram(w, a.size_histogram);
   w.Key("lifetime_histogram");
   WriteHistogram(w, a.lifetime_histogram);
+
+  WriteMemory(w, a);
+  WriteMmap(w, a, name_frame, options);
 
   w.Key("threads").BeginArray();
   for (const ThreadStats& t : a.threads) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -164,9 +166,63 @@ class HeapModel : public tf::RecordVisitor {
     }
   }
   void OnMemorySample(uint32_t, const tf::MemorySampleRecord& r) override {
+    if (r.rss_bytes > s_.peak_rss_bytes) {
+      s_.peak_rss_bytes = r.rss_bytes;
+      s_.peak_rss_time_ns = Since(r.timestamp_ns);
+      s_.peak_rss_huge_bytes = r.anon_huge_bytes;
+    }
     if (analysis_ == nullptr) return;
     memory_timeline_.Add({Since(r.timestamp_ns), r.rss_bytes, r.anon_huge_bytes,
                           r.heap_huge_bytes, r.heap_rss_bytes});
+  }
+  void OnMmap(uint32_t, const tf::MmapRecord& r) override {
+    Seen(r.timestamp_ns);
+    if (analysis_ == nullptr) return;
+    ++mmap_.mmaps;
+    // A fixed mapping replaces whatever was there.
+    std::vector<uint32_t> emptied;
+    Cut(r.address, r.length, emptied);
+    MmapRegion region;
+    region.address = r.address;
+    region.length = r.length;
+    region.prot = r.prot;
+    region.flags = r.flags;
+    region.fd = r.fd;
+    region.stack = r.stack;
+    region.mapped_ns = Since(r.timestamp_ns);
+    Place(r.address, r.length, NewRegion(region), r.timestamp_ns);
+    SettleEmptied(emptied, r.timestamp_ns);
+  }
+  void OnMunmap(uint32_t, const tf::MunmapRecord& r) override {
+    Seen(r.timestamp_ns);
+    if (analysis_ == nullptr) return;
+    ++mmap_.munmaps;
+    std::vector<uint32_t> emptied;
+    Cut(r.address, r.length, emptied);
+    SettleEmptied(emptied, r.timestamp_ns);
+  }
+  void OnMremap(uint32_t, const tf::MremapRecord& r) override {
+    Seen(r.timestamp_ns);
+    if (analysis_ == nullptr) return;
+    ++mmap_.mremaps;
+    // The mapping keeps its identity (and stack) wherever it moves; one we never saw mapped
+    // (before recording began) starts here.
+    auto it = mapped_.upper_bound(r.old_address);
+    uint32_t id;
+    if (it != mapped_.begin() && std::prev(it)->second.end > r.old_address) {
+      id = std::prev(it)->second.region;
+    } else {
+      MmapRegion region;
+      region.address = r.new_address;
+      region.length = r.new_length;
+      region.mapped_ns = Since(r.timestamp_ns);
+      id = NewRegion(region);
+    }
+    std::vector<uint32_t> emptied;
+    Cut(r.old_address, r.old_length, emptied);
+    Cut(r.new_address, r.new_length, emptied);
+    Place(r.new_address, r.new_length, id, r.timestamp_ns);
+    SettleEmptied(emptied, r.timestamp_ns);
   }
   void OnEnd(uint32_t, const tf::EndRecord& r) override {
     s_.ended = true;
@@ -192,6 +248,10 @@ class HeapModel : public tf::RecordVisitor {
       analysis_->heap_timeline = heap_timeline_.Take();
       analysis_->memory_samples = memory_timeline_.Take();
       analysis_->temporary = temporary_;
+      mmap_.live_bytes = mapped_bytes_;
+      mmap_.live_regions = live_regions_.size();
+      for (MmapRegion& r : largest_regions_) mmap_.largest.push_back(r);
+      analysis_->mmap = std::move(mmap_);
       analysis_->size_histogram = size_histogram_;
       analysis_->lifetime_histogram = lifetime_histogram_;
       analysis_->threads.clear();
@@ -345,6 +405,91 @@ class HeapModel : public tf::RecordVisitor {
     return blocks;
   }
 
+  // Mappings: live pieces by start address, each belonging to a region (one mmap call, as it
+  // was moved, grown and cut); regions are kept while live, and the largest ever for the end.
+  struct Piece {
+    uint64_t end;
+    uint32_t region;
+  };
+  struct LiveRegion {
+    MmapRegion info;
+    uint64_t bytes = 0;
+  };
+  uint32_t NewRegion(const MmapRegion& info) {
+    uint32_t id = next_region_++;
+    live_regions_[id].info = info;
+    return id;
+  }
+  void Place(uint64_t start, uint64_t length, uint32_t id, uint64_t ns) {
+    if (length == 0) return;
+    mapped_[start] = {start + length, id};
+    LiveRegion& live = live_regions_[id];
+    live.bytes += length;
+    live.info.length = std::max(live.info.length, live.bytes);
+    KeepIfLargest(id, live.info);
+    mapped_bytes_ += length;
+    if (mapped_bytes_ > mmap_.peak_bytes) {
+      mmap_.peak_bytes = mapped_bytes_;
+      mmap_.peak_time_ns = Since(ns);
+    }
+  }
+  // Unmaps [start, start + length) from whichever pieces it overlaps; the regions left with no
+  // byte go into `emptied` (SettleEmptied, once any remapped part is placed again).
+  void Cut(uint64_t start, uint64_t length, std::vector<uint32_t>& emptied) {
+    uint64_t end = start + length;
+    auto it = mapped_.upper_bound(start);
+    if (it != mapped_.begin()) --it;
+    while (it != mapped_.end() && it->first < end) {
+      uint64_t piece_start = it->first;
+      Piece piece = it->second;
+      if (piece.end <= start) {
+        ++it;
+        continue;
+      }
+      it = mapped_.erase(it);
+      uint64_t cut_start = std::max(piece_start, start);
+      uint64_t cut_end = std::min(piece.end, end);
+      if (piece_start < cut_start) mapped_[piece_start] = {cut_start, piece.region};
+      if (cut_end < piece.end) it = mapped_.emplace(cut_end, Piece{piece.end, piece.region}).first;
+      uint64_t& bytes = live_regions_[piece.region].bytes;
+      bytes -= cut_end - cut_start;
+      if (bytes == 0) emptied.push_back(piece.region);
+      mapped_bytes_ -= cut_end - cut_start;
+    }
+  }
+  void SettleEmptied(const std::vector<uint32_t>& emptied, uint64_t ns) {
+    for (uint32_t id : emptied) {
+      auto it = live_regions_.find(id);
+      if (it == live_regions_.end() || it->second.bytes != 0) continue;
+      for (size_t i = 0; i < kept_ids_.size(); ++i) {
+        if (kept_ids_[i] != id) continue;
+        largest_regions_[i].unmapped = true;
+        largest_regions_[i].unmapped_ns = Since(ns);
+      }
+      live_regions_.erase(it);
+    }
+  }
+  // largest_regions_ (with their ids in kept_ids_) holds the kMmapRegionsKept longest, longest
+  // first.
+  void KeepIfLargest(uint32_t id, const MmapRegion& info) {
+    for (size_t i = 0; i < kept_ids_.size(); ++i) {
+      if (kept_ids_[i] == id) {
+        largest_regions_.erase(largest_regions_.begin() + static_cast<ptrdiff_t>(i));
+        kept_ids_.erase(kept_ids_.begin() + static_cast<ptrdiff_t>(i));
+        break;
+      }
+    }
+    size_t at = 0;
+    while (at < largest_regions_.size() && largest_regions_[at].length >= info.length) ++at;
+    if (at >= kMmapRegionsKept) return;
+    largest_regions_.insert(largest_regions_.begin() + static_cast<ptrdiff_t>(at), info);
+    kept_ids_.insert(kept_ids_.begin() + static_cast<ptrdiff_t>(at), id);
+    if (largest_regions_.size() > kMmapRegionsKept) {
+      largest_regions_.pop_back();
+      kept_ids_.pop_back();
+    }
+  }
+
   TraceSummary& s_;
   TraceAnalysis* analysis_;
   LiveBlocks<LiveBlock> live_;
@@ -362,6 +507,13 @@ class HeapModel : public tf::RecordVisitor {
   uint64_t live_bytes_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t last_ns_ = 0;
+  MmapStats mmap_;
+  std::map<uint64_t, Piece> mapped_;
+  absl::flat_hash_map<uint32_t, LiveRegion> live_regions_;
+  std::vector<MmapRegion> largest_regions_;
+  std::vector<uint32_t> kept_ids_;
+  uint32_t next_region_ = 0;
+  uint64_t mapped_bytes_ = 0;
 };
 
 }  // namespace
@@ -420,6 +572,11 @@ std::string FormatSummary(const TraceSummary& s, const std::string& path) {
                         s.allocations, s.frees, s.reallocations, HumanBytes(s.allocated_bytes));
   absl::StrAppendFormat(&out, "peak heap  %s at %.3f s\n", HumanBytes(s.peak_bytes),
                         s.peak_time_ns / 1e9);
+  if (s.peak_rss_bytes > 0) {
+    absl::StrAppendFormat(&out, "peak RSS   %s at %.3f s, %s of it in huge pages\n",
+                          HumanBytes(s.peak_rss_bytes), s.peak_rss_time_ns / 1e9,
+                          HumanBytes(s.peak_rss_huge_bytes));
+  }
   absl::StrAppendFormat(&out, "leaked     %s in %d blocks\n", HumanBytes(s.leaked_bytes),
                         s.leaked_blocks);
   absl::StrAppendFormat(&out, "threads    %d; %d stack nodes; %d modules; %.3f s recorded; %s\n",

@@ -41,6 +41,10 @@ struct TraceSummary {
   int64_t exit_status = -1;
   uint64_t duration_ns = 0;
   uint64_t caps_reached = 0;
+  // From the recorder's memory samples (every 250 ms): 0 when the trace has none.
+  uint64_t peak_rss_bytes = 0;
+  uint64_t peak_rss_time_ns = 0;
+  uint64_t peak_rss_huge_bytes = 0;  // AnonHugePages at the peak RSS sample
 };
 
 absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path);
@@ -106,6 +110,35 @@ struct MemorySample {
   uint64_t heap_rss_bytes = 0;
 };
 
+// A mapping the program made with mmap (the engines' own are not recorded): as first mapped,
+// and when its last byte went away.
+struct MmapRegion {
+  uint64_t address = 0;
+  uint64_t length = 0;  // the most it spanned (mremap may grow it)
+  uint64_t prot = 0;
+  uint64_t flags = 0;
+  int64_t fd = -1;
+  uint64_t stack = 0;
+  uint64_t mapped_ns = 0;  // since the process started
+  bool unmapped = false;
+  uint64_t unmapped_ns = 0;
+  bool anonymous() const { return (flags & 0x20) != 0; }  // MAP_ANONYMOUS
+};
+
+// The program's own mappings, outside malloc.
+struct MmapStats {
+  uint64_t mmaps = 0;
+  uint64_t munmaps = 0;
+  uint64_t mremaps = 0;
+  uint64_t peak_bytes = 0;  // the most mapped at once
+  uint64_t peak_time_ns = 0;
+  uint64_t live_bytes = 0;  // still mapped at the end
+  uint64_t live_regions = 0;
+  // The largest mappings, by length, at most kMmapRegionsKept.
+  std::vector<MmapRegion> largest;
+};
+inline constexpr size_t kMmapRegionsKept = 20;
+
 struct PhaseMark {
   uint64_t time_ns = 0;  // since the process started
   std::string name;
@@ -129,6 +162,7 @@ struct TraceAnalysis {
   // The MemorySample records, at most kTimelinePoints (the highest RSS of each bucket).
   std::vector<MemorySample> memory_samples;
   std::vector<PhaseMark> phase_marks;  // the first kTimelinePoints, in time order
+  MmapStats mmap;
 
   // The stack of `stack`, innermost return address first.
   std::vector<uint64_t> Frames(uint64_t stack) const;

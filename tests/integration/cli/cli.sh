@@ -247,7 +247,7 @@ import json, re, sys
 r = json.load(open(sys.argv[1]))
 text = open(sys.argv[2]).read()
 s = r["summary"]
-assert r["schema_version"] == 1
+assert r["schema_version"] == 2
 calls = re.search(r"^calls +(\d+) allocations, (\d+) frees, (\d+) reallocs", text, re.M)
 assert calls, "no calls line"
 assert (s["allocations"], s["frees"], s["reallocations"]) == tuple(map(int, calls.groups())), calls.groups()
@@ -261,6 +261,12 @@ assert 0 < sum(b["blocks"] for b in r["lifetime_histogram"]) <= s["frees"] + s["
 peak = r["top_sites"]["peak"]["sites"]
 assert peak and peak[0]["frames"] and peak[0]["frames"][0]["name"], "no named frames"
 assert all(b["max"] == 2 * b["min"] - 1 for b in r["size_histogram"] if b["min"] > 0)
+m = r["memory"]
+assert m["heap_timeline"] and max(b for t, b in m["heap_timeline"]) == s["peak_bytes"], "heap timeline"
+if m["samples"]:
+    assert m["peak_rss_bytes"] == max(x["rss_bytes"] for x in m["samples"]), "peak RSS"
+    rss = re.search(r"^peak RSS +", text, re.M)
+    assert rss, "no peak RSS line"
 print("consistent:", s["allocations"], "allocations,", len(r["size_histogram"]), "size buckets")
 PY
   # The text report ends with the histograms, within 100 columns.
