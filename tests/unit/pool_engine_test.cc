@@ -75,6 +75,22 @@ TEST(PoolEngine, PageDescribesItsBlocks) {
   e.Free(p);
 }
 
+// Carved blocks are taken before freed ones, so a medium page that carved several blocks at
+// once would have a block regrown and freed in turn written all over the run.
+TEST(PoolEngine, MediumBlockFreedAndAllocatedAgainIsTheSameBlock) {
+  PoolEngine& e = Engine();
+  std::thread([&] {
+    void* first = e.Allocate(45000);
+    e.Free(first);
+    for (int i = 0; i < 20; ++i) {
+      void* p = e.Allocate(45000);
+      EXPECT_EQ(p, first);
+      EXPECT_EQ(arena.PageOf(p)->capacity, 1u);
+      e.Free(p);
+    }
+  }).join();
+}
+
 TEST(PoolEngine, EmptiedPageGoesBackToTheArena) {
   PoolEngine& e = Engine();
   // Fill several pages of one class, then free everything: pages other than the one the

@@ -1,6 +1,6 @@
 // The arena: one reserved virtual range holding every pooled block, cut into 2 MiB segments.
 // Segments are madvised for transparent huge pages as they are committed, except the first
-// 32 MiB: a small heap keeps 4 KiB pages (its pages are sparse; huge ones would be mostly idle).
+// 64 MiB: a small heap keeps 4 KiB pages (its pages are sparse; huge ones would be mostly idle).
 //
 // Because all pooled memory lies in one range, "is this pointer ours" is a subtraction and a
 // compare, and a pointer finds its segment's metadata by shifting. Segments are committed on

@@ -28,11 +28,14 @@ void OnThreadExit(void* value) {
 // Carves the next run of blocks from the untouched part of the page. Runs are about one
 // 4 KiB page, so a page's memory is touched as it is used rather than all at once: a small
 // program touches a few size classes a few blocks deep, and 16 KiB runs made its heap twice
-// as resident as mimalloc's (which extends by 4 KiB too).
+// as resident as mimalloc's (which extends by 4 KiB too). Blocks of 4 KiB and more come one
+// at a time: allocation takes carved blocks before the freed ones, so a vector regrown
+// through a class cycled through all eight blocks of a run of eight, each written whole
+// (C++ containers held 12.7 MiB at peak instead of 7.9).
 void Extend(Page* page) {
   uint32_t remaining = page->reserved - page->capacity;
   uint32_t count = static_cast<uint32_t>(os::kPageSize / page->block_size);
-  if (count < 8) count = 8;
+  if (count == 0) count = 1;
   if (count > remaining) count = remaining;
   char* first = reinterpret_cast<char*>(page->start) + size_t{page->capacity} * page->block_size;
   Block* next = page->free;
