@@ -1,5 +1,6 @@
 // The arena's segment bookkeeping and decay, on an arena of its own (not the engine's).
 #include "engine/pool/arena.h"
+#include "fresh_arena.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@ size_t ResidentBytes(void* p, size_t size) {
 Heap* const kOwner = reinterpret_cast<Heap*>(0x1000);
 
 TEST(Arena, PagesOfOneKindShareSegmentsAndNeverOverlap) {
-  static Arena a;
+  Arena& a = FreshArena();
   ASSERT_TRUE(a.Init(size_t{256} << 20, common::HugePages::kThp, 1000));
   std::vector<Page*> pages;
   for (int i = 0; i < 40; ++i) pages.push_back(a.AllocatePage(SizeClassOf(64), kOwner));
@@ -44,7 +45,7 @@ TEST(Arena, PagesOfOneKindShareSegmentsAndNeverOverlap) {
 }
 
 TEST(Arena, MediumPagesAreFourToASegmentAndAligned) {
-  static Arena a;
+  Arena& a = FreshArena();
   ASSERT_TRUE(a.Init(size_t{128} << 20, common::HugePages::kThp, 1000));
   std::vector<Page*> pages;
   for (int i = 0; i < 4; ++i) pages.push_back(a.AllocatePage(SizeClassOf(60000), kOwner));
@@ -59,7 +60,7 @@ TEST(Arena, MediumPagesAreFourToASegmentAndAligned) {
 }
 
 TEST(Arena, EmptySegmentsArePurgedWholeAfterTheDecayTime) {
-  static Arena a;
+  Arena& a = FreshArena();
   constexpr uint32_t kDecayMs = 100;
   ASSERT_TRUE(a.Init(size_t{256} << 20, common::HugePages::kThp, kDecayMs));
   Page* keep = a.AllocatePage(SizeClassOf(16), kOwner);  // keeps its segment in use
@@ -95,7 +96,7 @@ TEST(Arena, EmptySegmentsArePurgedWholeAfterTheDecayTime) {
 }
 
 TEST(Arena, TooManyEmptySegmentsArePurgedAtOnce) {
-  static Arena a;
+  Arena& a = FreshArena();
   ASSERT_TRUE(a.Init(size_t{512} << 20, common::HugePages::kThp, 3600 * 1000));
   std::vector<Page*> pages;
   constexpr int kSegments = 64;  // 128 MiB, four times the empty-segment cap
@@ -109,7 +110,7 @@ TEST(Arena, TooManyEmptySegmentsArePurgedAtOnce) {
 }
 
 TEST(Arena, ReservationShrinksWhenAddressSpaceIsRefused) {
-  static Arena a;
+  Arena& a = FreshArena();
   // More than the whole 47-bit user address space: must fall back by halving.
   ASSERT_TRUE(a.Init(size_t{1} << 48, common::HugePages::kOff, 1000));
   EXPECT_LT(a.size(), size_t{1} << 47);

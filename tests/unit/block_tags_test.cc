@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "fresh_arena.h"
 #include "gtest/gtest.h"
 
 namespace poolscope::engine::pool {
@@ -28,7 +29,7 @@ Words CarveAllAndFindWords(BlockTags& tags, Page* page) {
 }
 
 TEST(BlockTags, EveryBlockOfEveryClassHasAWordOfItsOwn) {
-  static Arena a;
+  Arena& a = FreshArena();
   ASSERT_TRUE(a.Init(kArenaBytes, common::HugePages::kThp, 1000));
   BlockTags tags;
   ASSERT_TRUE(tags.Reserve(&a));
@@ -53,7 +54,7 @@ TEST(BlockTags, EveryBlockOfEveryClassHasAWordOfItsOwn) {
 }
 
 TEST(BlockTags, PagesAtTheEndOfTheArenaHaveTheirWordsInsideTheTable) {
-  static Arena a;
+  Arena& a = FreshArena();
   ASSERT_TRUE(a.Init(kArenaBytes, common::HugePages::kThp, 1000));
   BlockTags tags;
   ASSERT_TRUE(tags.Reserve(&a));
@@ -74,7 +75,7 @@ TEST(BlockTags, PagesAtTheEndOfTheArenaHaveTheirWordsInsideTheTable) {
 }
 
 TEST(BlockTags, PointersThatAreNotCarvedBlockStartsHaveNoWord) {
-  static Arena a;
+  Arena& a = FreshArena();
   ASSERT_TRUE(a.Init(kArenaBytes, common::HugePages::kThp, 1000));
   BlockTags tags;
   ASSERT_TRUE(tags.Reserve(&a));

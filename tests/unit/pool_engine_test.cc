@@ -190,7 +190,8 @@ TEST(ThreadExit, DestructorsThatAllocateAfterTheHeapIsGoneStillWork) {
   PoolEngine& e = Engine();
   static pthread_key_t key;
   static PoolEngine* engine = &e;
-  static std::atomic<int> rounds{0};
+  static std::atomic<int> rounds;
+  rounds.store(0);  // a static, for the captureless destructor: each run starts again
   pthread_key_create(&key, [](void* value) {
     engine->Free(value);
     if (rounds.fetch_add(1) < 3) pthread_setspecific(key, engine->Allocate(64));
