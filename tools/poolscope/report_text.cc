@@ -84,7 +84,8 @@ void AppendMemoryOverTime(std::string& out, const TraceAnalysis& a) {
   size_t h = 0, m = 0;
   uint64_t heap = 0;
   for (int row = 0; row < kTimeRows; ++row) {
-    uint64_t span_end = end / kTimeRows * (row + 1) + (row + 1 == kTimeRows ? end % kTimeRows + 1 : 0);
+    // The last span takes the end itself, and what the division left over.
+    uint64_t span_end = row + 1 == kTimeRows ? end + 1 : end / kTimeRows * (row + 1);
     uint64_t top_heap = heap;
     for (; h < a.heap_timeline.size() && a.heap_timeline[h].first < span_end; ++h) {
       heap = a.heap_timeline[h].second;
