@@ -250,7 +250,7 @@ class HeapModel : public tf::RecordVisitor {
       analysis_->temporary = temporary_;
       mmap_.live_bytes = mapped_bytes_;
       mmap_.live_regions = live_regions_.size();
-      for (MmapRegion& r : largest_regions_) mmap_.largest.push_back(r);
+      for (const KeptRegion& kept : largest_regions_) mmap_.largest.push_back(kept.region);
       analysis_->mmap = std::move(mmap_);
       analysis_->size_histogram = size_histogram_;
       analysis_->lifetime_histogram = lifetime_histogram_;
@@ -461,33 +461,26 @@ class HeapModel : public tf::RecordVisitor {
     for (uint32_t id : emptied) {
       auto it = live_regions_.find(id);
       if (it == live_regions_.end() || it->second.bytes != 0) continue;
-      for (size_t i = 0; i < kept_ids_.size(); ++i) {
-        if (kept_ids_[i] != id) continue;
-        largest_regions_[i].unmapped = true;
-        largest_regions_[i].unmapped_ns = Since(ns);
+      for (KeptRegion& kept : largest_regions_) {
+        if (kept.id != id) continue;
+        kept.region.unmapped = true;
+        kept.region.unmapped_ns = Since(ns);
       }
       live_regions_.erase(it);
     }
   }
-  // largest_regions_ (with their ids in kept_ids_) holds the kMmapRegionsKept longest, longest
-  // first.
+  // largest_regions_ holds the kMmapRegionsKept longest, longest first.
+  struct KeptRegion {
+    uint32_t id;
+    MmapRegion region;
+  };
   void KeepIfLargest(uint32_t id, const MmapRegion& info) {
-    for (size_t i = 0; i < kept_ids_.size(); ++i) {
-      if (kept_ids_[i] == id) {
-        largest_regions_.erase(largest_regions_.begin() + static_cast<ptrdiff_t>(i));
-        kept_ids_.erase(kept_ids_.begin() + static_cast<ptrdiff_t>(i));
-        break;
-      }
-    }
-    size_t at = 0;
-    while (at < largest_regions_.size() && largest_regions_[at].length >= info.length) ++at;
-    if (at >= kMmapRegionsKept) return;
-    largest_regions_.insert(largest_regions_.begin() + static_cast<ptrdiff_t>(at), info);
-    kept_ids_.insert(kept_ids_.begin() + static_cast<ptrdiff_t>(at), id);
-    if (largest_regions_.size() > kMmapRegionsKept) {
-      largest_regions_.pop_back();
-      kept_ids_.pop_back();
-    }
+    std::erase_if(largest_regions_, [&](const KeptRegion& kept) { return kept.id == id; });
+    auto at = std::find_if(largest_regions_.begin(), largest_regions_.end(),
+                           [&](const KeptRegion& kept) { return kept.region.length < info.length; });
+    if (at - largest_regions_.begin() >= static_cast<ptrdiff_t>(kMmapRegionsKept)) return;
+    largest_regions_.insert(at, {id, info});
+    if (largest_regions_.size() > kMmapRegionsKept) largest_regions_.pop_back();
   }
 
   TraceSummary& s_;
@@ -510,8 +503,7 @@ class HeapModel : public tf::RecordVisitor {
   MmapStats mmap_;
   std::map<uint64_t, Piece> mapped_;
   absl::flat_hash_map<uint32_t, LiveRegion> live_regions_;
-  std::vector<MmapRegion> largest_regions_;
-  std::vector<uint32_t> kept_ids_;
+  std::vector<KeptRegion> largest_regions_;
   uint32_t next_region_ = 0;
   uint64_t mapped_bytes_ = 0;
 };
