@@ -320,6 +320,15 @@ machine_meta() {
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "commit=$commit"
 }
+section_meta() {  # MODE NOTES VERSION... -> the meta lines every section starts with
+  local mode=$1 notes=$2 joined
+  shift 2
+  machine_meta
+  echo "mode=$mode"
+  joined=$(IFS=,; echo "$*")
+  echo "versions=${joined//,/, }"
+  echo "notes=$notes"
+}
 
 
 # =============================================================================================
@@ -391,11 +400,7 @@ if ((alloc_table)); then
   mode="$( ((quick)) && echo "quick run (--quick: small sizes)" || echo "full run")"
   mode+=", $runs runs per cell, medians, allocator order rotated every pass and reversed every other"
   {
-    machine_meta
-    echo "mode=$mode"
-    joined=$(IFS=,; echo "${versions[*]}")
-    echo "versions=${joined//,/, }"
-    echo "notes=$notes"
+    section_meta "$mode" "$notes" "${versions[@]}"
     echo "allocators=${allocators[*]}"
     echo "peers=${peers[*]}"
   } >"$tmp/meta.txt"
@@ -653,11 +658,7 @@ if ((tracing)); then
   tr_mode+=", $tracing_runs interleaved pairs per cell, configuration order rotated every pass"
   tr_mode+=" and reversed every other"
   {
-    machine_meta
-    echo "mode=$tr_mode"
-    joined=$(IFS=,; echo "${tr_versions[*]}")
-    echo "versions=${joined//,/, }"
-    echo "notes=$tr_notes"
+    section_meta "$tr_mode" "$tr_notes" "${tr_versions[@]}"
     echo "configs=${tr_configs[*]}"
     echo "pairs=$tracing_runs"
   } >"$tmp/tracing-meta.txt"
@@ -817,11 +818,7 @@ if ((report)); then
   rp_mode="$( ((quick)) && echo "quick run (--quick: smaller trace)" || echo "full run")"
   rp_mode+=", median of $rp_passes runs per tool, order rotated every pass and reversed every other"
   {
-    machine_meta
-    echo "mode=$rp_mode"
-    joined=$(IFS=,; echo "${rp_versions[*]}")
-    echo "versions=${joined//,/, }"
-    echo "notes=$rp_notes"
+    section_meta "$rp_mode" "$rp_notes" "${rp_versions[@]}"
     echo "program=bench_small_churn $rp_iters 1000"
     echo "passes=$rp_passes"
     echo "poolscope_events=$ps_events"

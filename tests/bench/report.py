@@ -52,6 +52,18 @@ def read_meta(path):
     return meta
 
 
+def header_lines(meta, versions_label):
+    """The lines every section opens with: machine, date, mode and commit, versions, notes."""
+    lines = ["Machine: %s" % meta.get("machine", "?"),
+             "Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
+                                               meta.get("commit", "?"))]
+    if meta.get("versions"):
+        lines.append("%s: %s" % (versions_label, meta["versions"]))
+    if meta.get("notes"):
+        lines.append("Notes: %s" % meta["notes"])
+    return lines
+
+
 def tab_rows(path, count, optional=False):
     """The first `count` tab-separated fields of each line that has that many; nothing from a
     missing file when it is `optional`."""
@@ -157,13 +169,7 @@ def table(runs, callgrind, meta):
     peers = [a for a in meta.get("peers", "").split() if a in allocators]
     workloads, labels, cells = build_cells(runs, allocators)
     out = []
-    out.append("Machine: %s" % meta.get("machine", "?"))
-    out.append("Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
-                                                 meta.get("commit", "?")))
-    if meta.get("versions"):
-        out.append("Allocators: %s" % meta["versions"])
-    if meta.get("notes"):
-        out.append("Notes: %s" % meta["notes"])
+    out.extend(header_lines(meta, "Allocators"))
     out.append("")
     out.append("| workload | allocator | time s | ×glibc | ×best | sys s | peak RSS MiB | ×glibc | "
                "×best | note |")
@@ -462,13 +468,7 @@ def tracing(runs, sizes, cg_rows, meta):
             labels[r["workload"]] = r["label"]
     npairs = meta.get("pairs", "?")
     out = []
-    out.append("Machine: %s" % meta.get("machine", "?"))
-    out.append("Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
-                                                 meta.get("commit", "?")))
-    if meta.get("versions"):
-        out.append("Tools: %s" % meta["versions"])
-    if meta.get("notes"):
-        out.append("Notes: %s" % meta["notes"])
+    out.extend(header_lines(meta, "Tools"))
     out.append("")
     out.append("Wall time traced / untraced, median of the per-pair ratios over %s interleaved "
                "pairs; `pool …` against the pool engine untraced, `libc …` (POOLSCOPE_ENGINE=libc) "
@@ -701,13 +701,7 @@ def report_speed(runs, meta):
         med[name] = {"runs": len(sel), "ok": len(ok), "wall": wall, "rss": rss, "rate": rate,
                      "failures": failures}
     out = []
-    out.append("Machine: %s" % meta.get("machine", "?"))
-    out.append("Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
-                                                 meta.get("commit", "?")))
-    if meta.get("versions"):
-        out.append("Tools: %s" % meta["versions"])
-    if meta.get("notes"):
-        out.append("Notes: %s" % meta["notes"])
+    out.extend(header_lines(meta, "Tools"))
     if meta.get("flags"):
         out.append("Flags: %s" % meta["flags"])
     out.append("")
