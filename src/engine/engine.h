@@ -67,6 +67,14 @@ class Engine {
   // start-up, and only when the words will be used: they cost address space.
   virtual BlockTagSlotOf EnableBlockTags() { return nullptr; }
 
+  // Sampled recording: where the block at `ptr` (`size` bytes asked for, written so far) must
+  // live for its free to reach the generic path, which records it. Returns the block to use:
+  // `ptr` itself when it is there already, a copy elsewhere (and `ptr` freed), or null when no
+  // copy can be made (`ptr` is then untouched, and must not be sampled).
+  virtual void* MoveSampledBlock(void* ptr, size_t /*size*/) { return ptr; }
+  // Frees a block MoveSampledBlock returned, skipping the checks an unknown pointer needs.
+  virtual void FreeSampledBlock(void* ptr) { Free(ptr); }
+
   virtual common::EngineKind kind() const = 0;
 
  protected:

@@ -119,17 +119,22 @@ inline void* Reallocate(void* ptr, size_t size) {
 // The recorder's view of the calls above: each entry point passes its result through these.
 using trace_format::AllocKind;
 
+// A sampled block may move (Engine::MoveSampledBlock): the caller hands out what this returns.
 inline void* Traced(void* p, size_t size, AllocKind kind) {
   if (trace::recording && p != nullptr) [[unlikely]] {
-    if (!trace::SkipUnsampledAllocation(size)) trace::RecordAlloc(p, size, kind);
+    if (!trace::SkipUnsampledAllocation(size)) return trace::RecordAlloc(p, size, kind);
   }
   return p;
+}
+
+[[gnu::cold]] inline void ReleaseSampled(void* ptr) {
+  if (engine::Engine* e = ReadyEngineOrNull()) e->FreeSampledBlock(ptr);
 }
 
 // Recorded before the block is released, so no other thread can have reused the address yet.
 inline void TracedRelease(void* ptr) {
   if (trace::recording && ptr != nullptr) [[unlikely]] {
-    if (!trace::SkipUnsampledFree(ptr)) trace::RecordFree(ptr);
+    if (!trace::SkipUnsampledFree(ptr) && trace::RecordFree(ptr)) return ReleaseSampled(ptr);
   }
   if (!engine::TryFreeInline(ptr)) Release(ptr);
 }
@@ -164,9 +169,7 @@ inline void* TracedReallocate(void* ptr, size_t size) {
   if (!trace::recording) [[likely]] return Reallocate(ptr, size);
   if (ptr == nullptr) return Traced(Reallocate(nullptr, size), size, AllocKind::kRealloc);
   trace::ReallocTicket ticket = trace::BeginRealloc(ptr);
-  void* p = Reallocate(ptr, size);
-  trace::EndRealloc(ptr, ticket, p, size);
-  return p;
+  return trace::EndRealloc(ptr, ticket, Reallocate(ptr, size), size);
 }
 
 }  // namespace poolscope::interpose

@@ -95,11 +95,16 @@ engine::Engine* InitializeOrNull() {
   engine::Engine* e = StartEngine(config);
   ResolveProcessFunctions();
   ready_engine.store(e, std::memory_order_release);
-  // The engine's block tags are reserved only for recording: untraced runs pay nothing.
+  // The engine's block tags are reserved only for full recording: other runs pay nothing
+  // (sampled blocks are moved out of the engine's way, and found in the block map).
   trace::Start(config, common::NameOf(e->kind()),
-               config.trace != common::TraceMode::kOff ? e->EnableBlockTags() : nullptr);
-  // Recording starts only here, so a call that needs no counting or recording now never will.
-  e->EnableFastPath(!count_calls && !trace::recording);
+               config.trace == common::TraceMode::kFull ? e->EnableBlockTags() : nullptr,
+               [](void* block, size_t size) {
+                 return ready_engine.load(std::memory_order_relaxed)->MoveSampledBlock(block, size);
+               });
+  // Recording starts only here, so a call that needs no counting or full recording now never
+  // will. Sampled calls leave the fast paths by themselves (engine/pool/fast_path.h).
+  e->EnableFastPath(!count_calls && (!trace::recording || trace::sampling));
   state.store(kReady, std::memory_order_release);
   initializing_here = false;
   return e;

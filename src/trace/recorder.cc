@@ -38,7 +38,6 @@ namespace poolscope::trace {
 
 bool recording = false;
 bool sampling = false;
-__thread int64_t sample_countdown __attribute__((tls_model("initial-exec"))) = 0;
 std::atomic<uint8_t> sampled_filter[kSampledFilterCounters];
 
 namespace {
@@ -145,6 +144,7 @@ struct Recorder {
 
   StackTable stacks;
   BlockTagSlotOf tag_slot_of = nullptr;
+  SampledBlockMover move_sampled = nullptr;
   BlockMap blocks;
   std::atomic<bool> block_cap_reported{false};
   // +1 whenever the table is emptied (a fork child's new file must get every node again), so
@@ -970,11 +970,13 @@ void StartFlusher() {
 
 // ---------------------------------------------------------------------------------------------
 
-void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf tag_slot_of) {
+void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf tag_slot_of,
+           SampledBlockMover move_sampled) {
   if (config.trace == common::TraceMode::kOff) return;
   RecorderScope scope;
   r.mode = config.trace;
   r.tag_slot_of = tag_slot_of;
+  r.move_sampled = move_sampled;
   r.pid = static_cast<uint64_t>(getpid());
   {
     char source[64];
@@ -1055,28 +1057,46 @@ void RecordInThisThread(Put put) {
   if (ThreadState* t = StateForThisThread()) WriteEvent(t, NowNs(), nullptr, put);
 }
 
-void RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
-  if (inside_recorder != 0 || p == nullptr) return;
+}  // namespace poolscope::trace
+
+void poolscope::SampleCountdownRanOut(size_t size) {
+  if (trace::recording && trace::sampling) {
+    fast_thread.sample_countdown += static_cast<int64_t>(size);  // the generic path charges it
+  } else {
+    fast_thread.sample_countdown = kNeverSample;
+  }
+}
+
+namespace poolscope::trace {
+
+void* RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
+  if (inside_recorder != 0 || p == nullptr) return p;
   RecorderScope scope;
   ThreadState* t = StateForThisThread();
-  if (t == nullptr) return;
+  if (t == nullptr) return p;
   uint64_t weight = 0;
   if (sampling) {
     // The inline countdown (SkipUnsampledAllocation) ran out on this allocation.
+    int64_t& countdown = fast_thread.sample_countdown;
     if (!t->sampler_started) {
       // A thread's first allocation: its countdown had not been drawn yet.
       t->sampler_started = true;
-      sample_countdown += t->sampler.NextGap();
-      if (sample_countdown > 0) return;
+      countdown += t->sampler.NextGap();
+      if (countdown > 0) return p;
     }
-    weight = t->sampler.TakeSample(sample_countdown, size);
-    if (!MarkSampled(reinterpret_cast<uintptr_t>(p))) return;
+    weight = t->sampler.TakeSample(countdown, size);
+    void* moved = r.move_sampled != nullptr ? r.move_sampled(p, size) : p;
+    // Unmoved, the block's free would not be seen: better one sample lost than a leak shown.
+    if (moved == nullptr) return p;
+    p = moved;
+    if (!MarkSampled(reinterpret_cast<uintptr_t>(p))) return p;
   }
   CallStack call_stack;
   CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
   WriteEvent(t, NowNs(), &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
     return PutAllocation(t, e, reinterpret_cast<uintptr_t>(p), now, size, stack, kind, weight);
   });
+  return p;
 }
 
 namespace {
@@ -1095,12 +1115,13 @@ uint64_t TakeBlock(uintptr_t p) {
 
 }  // namespace
 
-void RecordFree(void* p) {
-  if (inside_recorder != 0 || p == nullptr) return;
+bool RecordFree(void* p) {
+  if (inside_recorder != 0 || p == nullptr) return false;
   auto address = reinterpret_cast<uintptr_t>(p);
   uint64_t block = TakeBlock(address);
-  if (sampling && block == 0) return;
+  if (sampling && block == 0) return false;
   WriteFree(block != 0 ? block : address);
+  return sampling;
 }
 
 ReallocTicket BeginRealloc(void* old_p) {
@@ -1108,26 +1129,28 @@ ReallocTicket BeginRealloc(void* old_p) {
   return {TakeBlock(reinterpret_cast<uintptr_t>(old_p)), NowNs()};
 }
 
-void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t size) {
-  if (inside_recorder != 0) return;
+void* EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t size) {
+  if (inside_recorder != 0) return new_p;
   auto old_address = reinterpret_cast<uintptr_t>(old_p);
   if (new_p == nullptr && size != 0) {
     // Failed: the old block lives on, under its old name.
     if (ticket.block != 0 && KeepBlockKey(old_address, ticket.block) && sampling) {
       MarkSampled(old_address);
     }
-    return;
+    return new_p;
   }
   uint64_t old_block = ticket.block != 0 ? ticket.block : old_address;
   if (sampling || new_p == nullptr) {
     // realloc(p, 0) is a free; sampling sees a realloc as a free and a new allocation.
     if (!sampling || ticket.block != 0) WriteFree(old_block);
-    if (new_p != nullptr && !SkipUnsampledAllocation(size)) RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
-    return;
+    if (new_p != nullptr && !SkipUnsampledAllocation(size)) {
+      return RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
+    }
+    return new_p;
   }
   RecorderScope scope;
   ThreadState* t = StateForThisThread();
-  if (t == nullptr) return;
+  if (t == nullptr) return new_p;
   CallStack call_stack;
   CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
   auto new_address = reinterpret_cast<uintptr_t>(new_p);
@@ -1135,6 +1158,7 @@ void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t si
     if (NumberBlock(t, e, new_address)) return e.PutReallocOf(now, old_block, size, stack);
     return e.PutRealloc({now, old_block, new_address, size, stack});
   });
+  return new_p;
 }
 
 void RecordMmap(void* p, size_t length, int prot, int flags, int fd) {

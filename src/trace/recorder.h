@@ -16,24 +16,25 @@
 #include <cstdint>
 
 #include "common/config.h"
+#include "common/fast_thread.h"
 #include "poolscope/trace_format.h"
 
 namespace poolscope::trace {
 
 // True while events are being recorded; a plain global, read on every allocation.
 extern bool recording;
-// True in sampled mode: most calls are then settled inline (SkipUnsampled*), without a call.
+// True in sampled mode: most calls are then settled inline (SkipUnsampled*), without a call;
+// with the pool engine, most never leave its fast paths (engine/pool/fast_path.h).
 extern bool sampling;
-// Sampled mode: bytes this thread may still allocate before the next sample point.
-extern __thread int64_t sample_countdown __attribute__((tls_model("initial-exec")));
 // Sampled mode: a counting filter over the addresses of live sampled blocks.
 inline constexpr size_t kSampledFilterCounters = size_t{1} << 16;
 extern std::atomic<uint8_t> sampled_filter[kSampledFilterCounters];
 inline size_t SampledFilterSlot(uintptr_t p) { return ((p >> 4) * 0xc2b2ae3d27d4eb4fULL) >> 48; }
 
-// In sampled mode, true for an allocation that is not sampled: one subtraction.
+// In sampled mode, true for an allocation that is not sampled: one subtraction from the
+// thread's countdown (common/fast_thread.h), which the fast path shares.
 inline bool SkipUnsampledAllocation(size_t size) {
-  return sampling && (sample_countdown -= static_cast<int64_t>(size)) > 0;
+  return sampling && (fast_thread.sample_countdown -= static_cast<int64_t>(size)) > 0;
 }
 // In sampled mode, true for a free of a block that was surely not sampled: one load.
 inline bool SkipUnsampledFree(const void* p) {
@@ -44,12 +45,15 @@ inline bool SkipUnsampledFree(const void* p) {
 
 // Finds the word the engine keeps for a block, for its key (null: the block map keeps it).
 using BlockTagSlotOf = uint64_t* (*)(const void* block);
+// Moves a block being sampled to where its free will be recorded (Engine::MoveSampledBlock).
+using SampledBlockMover = void* (*)(void* block, size_t size);
 
 // From the first allocation, once the engine is ready: decides the output and starts
 // recording into the threads' buffers. Must not allocate. `tag_slot_of` (may be null) finds
 // the engine's word for a block: blocks that have one keep their keys there instead of in
-// the block map.
-void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf tag_slot_of);
+// the block map. `move_sampled` places the blocks sampled mode samples.
+void Start(const common::Config& config, const char* engine_name, BlockTagSlotOf tag_slot_of,
+           SampledBlockMover move_sampled);
 // From the library constructor: what must not run inside malloc (loading libzstd and the
 // unwinder, creating the file, starting the flusher thread, listing modules). Recording stops
 // (after one line on stderr) when libzstd cannot be loaded or the file cannot be made.
@@ -58,8 +62,11 @@ void StartBackgroundWork();
 // Record before the block can be reused by another thread (frees: before releasing it), so
 // events on one address are in time order across threads. In sampled mode, RecordAlloc is
 // called only once SkipUnsampledAllocation said no (the countdown is already charged).
-void RecordAlloc(void* p, size_t size, trace_format::AllocKind kind);
-void RecordFree(void* p);
+// RecordAlloc returns the block the caller must hand out: a sampled block may have moved.
+void* RecordAlloc(void* p, size_t size, trace_format::AllocKind kind);
+// True when the block was sampled (sampled mode): it must be freed with
+// Engine::FreeSampledBlock.
+bool RecordFree(void* p);
 // A realloc in two steps. BeginRealloc, before the call, takes the old block's record while
 // no other thread can have been given its address; EndRealloc, after it, records the outcome
 // (a failure gives the old block its record back; size 0 is a free).
@@ -68,7 +75,8 @@ struct ReallocTicket {
   uint64_t started_ns;  // the realloc's time: before it released the old block
 };
 ReallocTicket BeginRealloc(void* old_p);
-void EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t size);
+// Returns the block the caller must hand out, as RecordAlloc does.
+void* EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t size);
 void RecordMark(const char* name);
 // The program's own mappings (mmap, munmap, mremap), from interpose/mmap_api.cc.
 void RecordMmap(void* p, size_t length, int prot, int flags, int fd);

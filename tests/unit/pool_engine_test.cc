@@ -68,7 +68,7 @@ TEST(PoolEngine, PageDescribesItsBlocks) {
   void* p = e.Allocate(200);
   Page* page = arena.PageOf(p);
   EXPECT_EQ(page->block_size, ClassSize(SizeClassOf(200)));
-  EXPECT_EQ(page->heap.load(), tls_heap);
+  EXPECT_EQ(page->heap.load(), fast_thread.heap);
   EXPECT_GE(reinterpret_cast<uintptr_t>(p), page->start);
   EXPECT_LT(reinterpret_cast<uintptr_t>(p), page->start + (size_t{64} << 10));
   EXPECT_EQ((reinterpret_cast<uintptr_t>(p) - page->start) % page->block_size, 0u);
@@ -306,6 +306,60 @@ TEST(FastPath, FreesBlocksOfEveryPageKindAndSlice) {
     for (int i = 0; i < 40; ++i) blocks.push_back(AllocateAsMallocDoes(size));
     for (void* p : blocks) FreeAsFreeDoes(p);
     for (void* p : blocks) EXPECT_EQ(arena.PageOf(p)->used(), 0u) << size;
+  }
+  EXPECT_EQ(InvalidPointerCount(), before);
+}
+
+// The sampling countdown is charged for the blocks the fast path serves, and sends the call
+// whose charge runs it out to the generic path: which makes the charge (sampling), or parks the
+// countdown where no program reaches it (not sampling, as here: nothing is recorded).
+TEST(FastPath, SampleCountdownRunningOutSendsTheCallToTheGenericPath) {
+  Engine().EnableFastPath(true);
+  FreeAsFreeDoes(AllocateAsMallocDoes(64));  // this thread has its heap
+  fast_thread.sample_countdown = 100;
+  void* p = TryAllocate(64);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(fast_thread.sample_countdown, 36);
+  EXPECT_EQ(TryAllocate(64), nullptr);
+  EXPECT_EQ(fast_thread.sample_countdown, kNeverSample);
+  void* q = TryAllocate(64);
+  EXPECT_NE(q, nullptr);
+  FreeAsFreeDoes(p);
+  FreeAsFreeDoes(q);
+  // A miss for want of a free block gives the charge back: the generic path makes it.
+  std::thread([] {
+    fast_thread.sample_countdown = 1000;
+    EXPECT_EQ(TryAllocate(64), nullptr);  // a new thread has no heap yet
+    EXPECT_EQ(fast_thread.sample_countdown, 1000);
+  }).join();
+}
+
+// Sampled blocks leave the arena, so that their frees miss the fast path and get recorded:
+// the copy keeps what the block was asked to be.
+TEST(Sampling, MovedBlocksLeaveTheArenaKeepingContentsAndAlignment) {
+  PoolEngine& e = Engine();
+  uint64_t before = InvalidPointerCount();
+  for (size_t alignment : {0, 64, 4096, 65536}) {
+    for (size_t size : {1, 24, 1000, 5000, 70000, 300000}) {
+      auto* p = static_cast<unsigned char*>(alignment == 0 ? e.Allocate(size)
+                                                            : e.AllocateAligned(alignment, size));
+      ASSERT_NE(p, nullptr);
+      for (size_t i = 0; i < size; ++i) p[i] = static_cast<unsigned char>(i * 13 + size);
+      bool pooled = arena.Contains(p);
+      auto* q = static_cast<unsigned char*>(e.MoveSampledBlock(p, size));
+      ASSERT_NE(q, nullptr);
+      EXPECT_FALSE(arena.Contains(q)) << size;
+      if (!pooled) {
+        EXPECT_EQ(q, p) << "a large block stays where it is";
+      }
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(q) % std::max<size_t>(alignment, 16), 0u)
+          << size << " aligned to " << alignment;
+      EXPECT_GE(e.UsableSize(q), size);
+      for (size_t i = 0; i < size; ++i) {
+        ASSERT_EQ(q[i], static_cast<unsigned char>(i * 13 + size)) << size << " at " << i;
+      }
+      e.FreeSampledBlock(q);
+    }
   }
   EXPECT_EQ(InvalidPointerCount(), before);
 }

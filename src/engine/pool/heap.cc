@@ -20,7 +20,7 @@ constexpr uint64_t DirtyBit(int size_class) { return uint64_t{1} << (size_class 
 void OnThreadExit(void* value) {
   auto* heap = static_cast<Heap*>(value);
   // Destructors that run after this one may still allocate: they start a new heap.
-  tls_heap = &sentinel_heap;
+  fast_thread.heap = &sentinel_heap;
   heap->AbandonAll();
   arena.RetireHeap(heap);
 }
@@ -43,7 +43,7 @@ void Extend(Page* page) {
     auto* block = reinterpret_cast<Block*>(first + size_t{i} * page->block_size);
     block->next = next;
     // Marked free, so freeing a block that was never handed out is caught as a double free.
-    block->free_marker = free_marker_key ^ reinterpret_cast<uintptr_t>(block);
+    block->free_marker = FreeMarkerOf(page, block);
     next = block;
   }
   page->free = next;
@@ -54,7 +54,16 @@ void Extend(Page* page) {
 
 constinit Heap sentinel_heap(&empty_page);
 constinit Heap busy_heap(&empty_page);
-__thread Heap* tls_heap __attribute__((tls_model("initial-exec"))) = &sentinel_heap;
+}  // namespace poolscope::engine::pool
+
+namespace poolscope {
+// The countdown starts spent, so a thread's first allocation reaches the recorder, which parks
+// it or draws the thread's first sampling gap.
+__thread FastThreadWords fast_thread __attribute__((tls_model("initial-exec"))) = {
+    &engine::pool::sentinel_heap, 0};
+}  // namespace poolscope
+
+namespace poolscope::engine::pool {
 
 bool InitThreadHeaps() {
   if (pthread_key_create(&exit_key, OnThreadExit) != 0) {
@@ -69,7 +78,7 @@ Heap* EngineEntry::CreateThreadHeap() {
   if (heap == nullptr) return &sentinel_heap;
   new (heap) Heap(&empty_page);
   // May allocate: that call is nested (this thread is inside the engine) and is served
-  // without a heap. The entry installs this one in tls_heap when it ends.
+  // without a heap. The entry installs this one as the thread's heap when it ends.
   pthread_setspecific(exit_key, heap);
   return heap;
 }

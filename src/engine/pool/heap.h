@@ -11,7 +11,7 @@
 // rescans only then. When a thread exits, its pages with live blocks are abandoned to the arena
 // and adopted by the next thread that needs a page of that class.
 //
-// While a call is inside the engine on a thread, that thread's `tls_heap` points at a second
+// While a call is inside the engine on a thread, that thread's heap word points at a second
 // sentinel, the busy heap (EngineEntry). A signal handler that allocates on the same thread
 // therefore finds no free block (its fast path misses) and takes the nested path, which
 // touches no per-thread state; a free it makes finds the page not owned by the busy heap and
@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/fast_thread.h"
 #include "common/hidden.h"
 #include "engine/pool/arena.h"
 #include "engine/pool/page.h"
@@ -31,15 +32,11 @@
 
 namespace poolscope::engine::pool {
 
-class Heap;
-// This thread's heap; the empty sentinel until its first allocation; the busy heap while an
-// engine call runs on this thread.
-extern __thread Heap* tls_heap __attribute__((tls_model("initial-exec"))) POOLSCOPE_HIDDEN;
+// fast_thread.heap (common/fast_thread.h) is this thread's heap: the empty sentinel until its
+// first allocation; the busy heap while an engine call runs on this thread.
 // The sentinels: every class's current page is an empty one, and they own no page.
 extern Heap sentinel_heap POOLSCOPE_HIDDEN;
 extern Heap busy_heap POOLSCOPE_HIDDEN;
-// Random per process: a free block's marker is this XOR its address (see Block).
-extern uintptr_t free_marker_key POOLSCOPE_HIDDEN;
 
 class Heap {
  public:
@@ -117,7 +114,7 @@ void FreeRemote(Page* page, Block* block);
 // file). Only the compiler may reorder across the marks: a signal runs on this same thread.
 class EngineEntry {
  public:
-  EngineEntry() : heap_(tls_heap) { Enter(); }
+  EngineEntry() : heap_(fast_thread.heap) { Enter(); }
   ~EngineEntry() { Leave(heap_); }
   EngineEntry(const EngineEntry&) = delete;
   EngineEntry& operator=(const EngineEntry&) = delete;
@@ -134,13 +131,13 @@ class EngineEntry {
 
   // The scope's marks, for the free fast path, which leaves on either side of a branch.
   static void Enter() {
-    tls_heap = &busy_heap;
+    fast_thread.heap = &busy_heap;
     std::atomic_signal_fence(std::memory_order_seq_cst);
   }
-  // `heap`: tls_heap as it was on entry (or the heap created since).
+  // `heap`: the thread's heap as it was on entry (or the heap created since).
   static void Leave(Heap* heap) {
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    tls_heap = heap;
+    fast_thread.heap = heap;
   }
 
  private:

@@ -30,8 +30,8 @@ constexpr int PageShift(PageKind kind) { return kind == PageKind::kSmall ? 16 : 
 constexpr int PagesPerSegment(PageKind kind) { return 1 << (kSegmentShift - PageShift(kind)); }
 constexpr int SlicesPerPage(PageKind kind) { return 1 << (PageShift(kind) - kSliceShift); }
 
-// A free block. The second word holds a marker while the block is free, so a second free of
-// it is recognised without searching any list; allocation clears it.
+// A free block. The second word holds a marker while the block is free (FreeMarkerOf), so a
+// second free of it is recognised without searching any list; allocation clears it.
 struct Block {
   Block* next;
   uintptr_t free_marker;
@@ -89,6 +89,14 @@ struct alignas(64) Page {
     if (in != in_full_list()) used_code += in ? -kFullListBias : kFullListBias;
   }
 };
+
+// A free block's marker: its address plus its page descriptor's. One instruction on the free
+// path (a secret key cost a load and an XOR), never 0 (the mark of a block in use), and no
+// value a program stores by chance: it points nowhere in particular and differs from block to
+// block, so even a stale copy of another free block's marker does not match.
+inline uintptr_t FreeMarkerOf(const Page* page, const Block* block) {
+  return reinterpret_cast<uintptr_t>(page) + reinterpret_cast<uintptr_t>(block);
+}
 
 // A doubly linked list threaded through `next`/`prev` members of its nodes (pages, segments),
 // owned by whoever holds it (a heap, or the arena's lock).

@@ -1,9 +1,7 @@
 #include "engine/pool/pool_engine.h"
 
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include <atomic>
 #include <cstring>
@@ -19,7 +17,6 @@
 
 namespace poolscope::engine::pool {
 
-uintptr_t free_marker_key = 0;
 constinit FastPathLimits fast_path;
 constinit FastPathLimits inline_path;
 
@@ -40,14 +37,6 @@ size_t RangeToReserve() {
   return kMaxRangeBytes;
 }
 
-uintptr_t RandomKey() {
-  uintptr_t key = 0;
-  if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != sizeof(key)) {
-    key = __rdtsc() ^ reinterpret_cast<uintptr_t>(&key);
-  }
-  return key | 1;  // never zero, the marker of a block in use
-}
-
 }  // namespace
 
 void ReportBadBlock(Page* page, void* p, const char* call, bool freed) {
@@ -66,7 +55,6 @@ bool PoolEngine::Init(const common::Config& config) {
   // glibc's allocator stays reachable for pointers it handed out before or around us.
   glibc_ = &libc::LibcEngine::Instance();
   if (!glibc_->Init(config)) return false;
-  free_marker_key = RandomKey();
   if (!arena.Init(RangeToReserve(), config.huge_pages, config.decay_ms)) return false;
   large_.Init(config.huge_pages, config.decay_ms);
   void* reserve = os::Reserve(kNestedReserveBytes);
@@ -173,6 +161,33 @@ void PoolEngine::FreeForeign(void* p) {
   } else {
     ReportInvalidPointer("free", p, why);
   }
+}
+
+// Out of the arena, into glibc's heap: the fast paths never free there. Sampled blocks are
+// few (one per 512 KiB allocated by default), so their place matters little; what matters is
+// that every block in the arena is known unsampled, at no cost to the fast paths.
+void* PoolEngine::MoveSampledBlock(void* p, size_t size) {
+  if (!arena.Contains(p)) return p;
+  // Every block of a class is aligned to the largest power of two dividing the class size, so
+  // the copy keeps at least the alignment the block was asked with.
+  uint32_t block_size = arena.PageOf(p)->block_size;
+  size_t alignment = block_size & (0 - block_size);
+  void* moved = alignment <= 16 ? glibc_->Allocate(size) : glibc_->AllocateAligned(alignment, size);
+  if (moved == nullptr) return nullptr;
+  memcpy(moved, p, size);
+  Free(p);
+  return moved;
+}
+
+// Moved blocks are glibc's or large ones: no need to recognise a glibc chunk by its header
+// (two system calls), which FreeForeign does for pointers nobody vouches for.
+void PoolEngine::FreeSampledBlock(void* p) {
+  EngineEntry entry;
+  if (arena.Contains(p) || entry.nested()) [[unlikely]] return FreeInEntry(entry, p);
+  if (nested_reserve_.Owns(p)) return;  // reserve blocks are never reused
+  int saved_errno = errno;
+  if (!large_.Free(p)) glibc_->Free(p);
+  errno = saved_errno;
 }
 
 void* PoolEngine::Reallocate(void* p, size_t size) {

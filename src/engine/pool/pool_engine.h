@@ -38,6 +38,8 @@ class PoolEngine final : public Engine {
   void ForkChild() override;
   void EnableFastPath(bool at_entry_points) override;
   BlockTagSlotOf EnableBlockTags() override;
+  void* MoveSampledBlock(void* ptr, size_t size) override;
+  void FreeSampledBlock(void* ptr) override;
   common::EngineKind kind() const override { return common::EngineKind::kPool; }
 
  private:
