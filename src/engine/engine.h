@@ -67,11 +67,15 @@ class Engine {
   // start-up, and only when the words will be used: they cost address space.
   virtual BlockTagSlotOf EnableBlockTags() { return nullptr; }
 
-  // Sampled recording: where the block at `ptr` (`size` bytes asked for, written so far) must
+  // Sampled recording: where the block at `ptr` (`size` bytes asked for, at `alignment`) must
   // live for its free to reach the generic path, which records it. Returns the block to use:
-  // `ptr` itself when it is there already, a copy elsewhere (and `ptr` freed), or null when no
-  // copy can be made (`ptr` is then untouched, and must not be sampled).
-  virtual void* MoveSampledBlock(void* ptr, size_t /*size*/) { return ptr; }
+  // `ptr` itself when it is there already, another block (with `ptr`'s first `size` bytes
+  // when `keep_contents`) after freeing `ptr`, or null when there is no other block (`ptr` is
+  // then untouched, and must not be sampled).
+  virtual void* MoveSampledBlock(void* ptr, size_t /*size*/, size_t /*alignment*/,
+                                 bool /*keep_contents*/) {
+    return ptr;
+  }
   // Frees a block MoveSampledBlock returned, skipping the checks an unknown pointer needs.
   virtual void FreeSampledBlock(void* ptr) { Free(ptr); }
 

@@ -120,9 +120,10 @@ inline void* Reallocate(void* ptr, size_t size) {
 using trace_format::AllocKind;
 
 // A sampled block may move (Engine::MoveSampledBlock): the caller hands out what this returns.
-inline void* Traced(void* p, size_t size, AllocKind kind) {
+// `alignment`: what the caller asked for.
+inline void* Traced(void* p, size_t size, AllocKind kind, size_t alignment = kBaseAlignment) {
   if (trace::recording && p != nullptr) [[unlikely]] {
-    if (!trace::SkipUnsampledAllocation(size)) return trace::RecordAlloc(p, size, kind);
+    if (!trace::SkipUnsampledAllocation(size)) return trace::RecordAlloc(p, size, kind, alignment);
   }
   return p;
 }

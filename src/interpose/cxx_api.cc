@@ -25,7 +25,7 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
 [[gnu::noinline]] void* NewOrThrowGeneric(size_t size, size_t alignment, AllocKind kind) {
   CountCall(Call::kNew);
   for (;;) {
-    if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
+    if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind, alignment);
     std::new_handler handler = CurrentNewHandler();
     if (handler == nullptr) ThrowBadAlloc();
     handler();
@@ -35,7 +35,7 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
 [[gnu::noinline]] void* NewOrNullGeneric(size_t size, size_t alignment,
                                          AllocKind kind) noexcept {
   CountCall(Call::kNew);
-  if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind);
+  if (void* p = AllocateForNew(size, alignment)) [[likely]] return Traced(p, size, kind, alignment);
   if (CurrentNewHandler() == nullptr) return nullptr;
   return RuntimeNothrowNew(size, alignment, kind == AllocKind::kNewArray);
 }

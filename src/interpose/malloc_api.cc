@@ -43,7 +43,8 @@ POOLSCOPE_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) n
       ((alignment / sizeof(void*)) & (alignment / sizeof(void*) - 1)) != 0) {
     return EINVAL;
   }
-  void* p = ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned);
+  void* p = ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned,
+                       alignment);
   if (p == nullptr) return ENOMEM;
   *out = p;
   return 0;
@@ -52,17 +53,20 @@ POOLSCOPE_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) n
 // glibc 2.36's aligned_alloc is memalign: any alignment is accepted and rounded up.
 POOLSCOPE_EXPORT void* memalign(size_t alignment, size_t size) noexcept {
   CountCall(Call::kAligned);
-  return ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned);
+  return ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned,
+                   alignment);
 }
 
 POOLSCOPE_EXPORT void* aligned_alloc(size_t alignment, size_t size) noexcept {
   CountCall(Call::kAligned);
-  return ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned);
+  return ip::Traced(ip::AllocateAligned(alignment, size), size, ip::AllocKind::kAligned,
+                   alignment);
 }
 
 POOLSCOPE_EXPORT void* valloc(size_t size) noexcept {
   CountCall(Call::kAligned);
-  return ip::Traced(ip::AllocateAligned(ip::kPageSize, size), size, ip::AllocKind::kAligned);
+  return ip::Traced(ip::AllocateAligned(ip::kPageSize, size), size, ip::AllocKind::kAligned,
+                   ip::kPageSize);
 }
 
 POOLSCOPE_EXPORT void* pvalloc(size_t size) noexcept {
@@ -70,7 +74,8 @@ POOLSCOPE_EXPORT void* pvalloc(size_t size) noexcept {
   size_t rounded;
   if (__builtin_add_overflow(size, ip::kPageSize - 1, &rounded)) return ip::FailedAllocation();
   size_t bytes = rounded & ~(ip::kPageSize - 1);
-  return ip::Traced(ip::AllocateAligned(ip::kPageSize, bytes), bytes, ip::AllocKind::kAligned);
+  return ip::Traced(ip::AllocateAligned(ip::kPageSize, bytes), bytes, ip::AllocKind::kAligned,
+                   ip::kPageSize);
 }
 
 POOLSCOPE_EXPORT size_t malloc_usable_size(void* ptr) noexcept { return ip::UsableSize(ptr); }

@@ -99,8 +99,9 @@ engine::Engine* InitializeOrNull() {
   // (sampled blocks are moved out of the engine's way, and found in the block map).
   trace::Start(config, common::NameOf(e->kind()),
                config.trace == common::TraceMode::kFull ? e->EnableBlockTags() : nullptr,
-               [](void* block, size_t size) {
-                 return ready_engine.load(std::memory_order_relaxed)->MoveSampledBlock(block, size);
+               [](void* block, size_t size, size_t alignment, bool keep_contents) {
+                 return ready_engine.load(std::memory_order_relaxed)
+                     ->MoveSampledBlock(block, size, alignment, keep_contents);
                });
   // Recording starts only here, so a call that needs no counting or full recording now never
   // will. Sampled calls leave the fast paths by themselves (engine/pool/fast_path.h).

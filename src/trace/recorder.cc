@@ -1069,7 +1069,7 @@ void poolscope::SampleCountdownRanOut(size_t size) {
 
 namespace poolscope::trace {
 
-void* RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
+void* RecordAlloc(void* p, size_t size, tf::AllocKind kind, size_t alignment) {
   if (inside_recorder != 0 || p == nullptr) return p;
   RecorderScope scope;
   ThreadState* t = StateForThisThread();
@@ -1085,7 +1085,8 @@ void* RecordAlloc(void* p, size_t size, tf::AllocKind kind) {
       if (countdown > 0) return p;
     }
     weight = t->sampler.TakeSample(countdown, size);
-    void* moved = r.move_sampled != nullptr ? r.move_sampled(p, size) : p;
+    bool keep_contents = kind == tf::AllocKind::kCalloc || kind == tf::AllocKind::kRealloc;
+    void* moved = r.move_sampled != nullptr ? r.move_sampled(p, size, alignment, keep_contents) : p;
     // Unmoved, the block's free would not be seen: better one sample lost than a leak shown.
     if (moved == nullptr) return p;
     p = moved;
@@ -1144,7 +1145,7 @@ void* EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t s
     // realloc(p, 0) is a free; sampling sees a realloc as a free and a new allocation.
     if (!sampling || ticket.block != 0) WriteFree(old_block);
     if (new_p != nullptr && !SkipUnsampledAllocation(size)) {
-      return RecordAlloc(new_p, size, tf::AllocKind::kRealloc);
+      return RecordAlloc(new_p, size, tf::AllocKind::kRealloc, 16);
     }
     return new_p;
   }

@@ -46,7 +46,8 @@ inline bool SkipUnsampledFree(const void* p) {
 // Finds the word the engine keeps for a block, for its key (null: the block map keeps it).
 using BlockTagSlotOf = uint64_t* (*)(const void* block);
 // Moves a block being sampled to where its free will be recorded (Engine::MoveSampledBlock).
-using SampledBlockMover = void* (*)(void* block, size_t size);
+using SampledBlockMover = void* (*)(void* block, size_t size, size_t alignment,
+                                    bool keep_contents);
 
 // From the first allocation, once the engine is ready: decides the output and starts
 // recording into the threads' buffers. Must not allocate. `tag_slot_of` (may be null) finds
@@ -62,8 +63,9 @@ void StartBackgroundWork();
 // Record before the block can be reused by another thread (frees: before releasing it), so
 // events on one address are in time order across threads. In sampled mode, RecordAlloc is
 // called only once SkipUnsampledAllocation said no (the countdown is already charged).
-// RecordAlloc returns the block the caller must hand out: a sampled block may have moved.
-void* RecordAlloc(void* p, size_t size, trace_format::AllocKind kind);
+// RecordAlloc returns the block the caller must hand out: a sampled block may have moved, to a
+// place aligned to `alignment` (and with its contents when they matter: calloc's and realloc's).
+void* RecordAlloc(void* p, size_t size, trace_format::AllocKind kind, size_t alignment);
 // True when the block was sampled (sampled mode): it must be freed with
 // Engine::FreeSampledBlock.
 bool RecordFree(void* p);

@@ -335,7 +335,7 @@ TEST(FastPath, SampleCountdownRunningOutSendsTheCallToTheGenericPath) {
 }
 
 // Sampled blocks leave the arena, so that their frees miss the fast path and get recorded:
-// the copy keeps what the block was asked to be.
+// the new block keeps what the block was asked to be.
 TEST(Sampling, MovedBlocksLeaveTheArenaKeepingContentsAndAlignment) {
   PoolEngine& e = Engine();
   uint64_t before = InvalidPointerCount();
@@ -346,7 +346,7 @@ TEST(Sampling, MovedBlocksLeaveTheArenaKeepingContentsAndAlignment) {
       ASSERT_NE(p, nullptr);
       for (size_t i = 0; i < size; ++i) p[i] = static_cast<unsigned char>(i * 13 + size);
       bool pooled = arena.Contains(p);
-      auto* q = static_cast<unsigned char*>(e.MoveSampledBlock(p, size));
+      auto* q = static_cast<unsigned char*>(e.MoveSampledBlock(p, size, alignment, true));
       ASSERT_NE(q, nullptr);
       EXPECT_FALSE(arena.Contains(q)) << size;
       if (!pooled) {
@@ -359,6 +359,12 @@ TEST(Sampling, MovedBlocksLeaveTheArenaKeepingContentsAndAlignment) {
         ASSERT_EQ(q[i], static_cast<unsigned char>(i * 13 + size)) << size << " at " << i;
       }
       e.FreeSampledBlock(q);
+      // A fresh malloc's contents need no copy, only the alignment.
+      void* r = e.MoveSampledBlock(e.AllocateAligned(std::max<size_t>(alignment, 16), size), size,
+                                   alignment, false);
+      ASSERT_NE(r, nullptr);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(r) % std::max<size_t>(alignment, 16), 0u);
+      e.FreeSampledBlock(r);
     }
   }
   EXPECT_EQ(InvalidPointerCount(), before);

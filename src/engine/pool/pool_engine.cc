@@ -166,15 +166,11 @@ void PoolEngine::FreeForeign(void* p) {
 // Out of the arena, into glibc's heap: the fast paths never free there. Sampled blocks are
 // few (one per 512 KiB allocated by default), so their place matters little; what matters is
 // that every block in the arena is known unsampled, at no cost to the fast paths.
-void* PoolEngine::MoveSampledBlock(void* p, size_t size) {
+void* PoolEngine::MoveSampledBlock(void* p, size_t size, size_t alignment, bool keep_contents) {
   if (!arena.Contains(p)) return p;
-  // Every block of a class is aligned to the largest power of two dividing the class size, so
-  // the copy keeps at least the alignment the block was asked with.
-  uint32_t block_size = arena.PageOf(p)->block_size;
-  size_t alignment = block_size & (0 - block_size);
   void* moved = alignment <= 16 ? glibc_->Allocate(size) : glibc_->AllocateAligned(alignment, size);
   if (moved == nullptr) return nullptr;
-  memcpy(moved, p, size);
+  if (keep_contents) memcpy(moved, p, size);
   Free(p);
   return moved;
 }

@@ -38,7 +38,7 @@ class PoolEngine final : public Engine {
   void ForkChild() override;
   void EnableFastPath(bool at_entry_points) override;
   BlockTagSlotOf EnableBlockTags() override;
-  void* MoveSampledBlock(void* ptr, size_t size) override;
+  void* MoveSampledBlock(void* ptr, size_t size, size_t alignment, bool keep_contents) override;
   void FreeSampledBlock(void* ptr) override;
   common::EngineKind kind() const override { return common::EngineKind::kPool; }
 
