@@ -94,6 +94,10 @@ struct ThreadState {
   uint8_t* spare = nullptr;  // mapped at the first hand-off
   ByteSampler sampler;
   bool sampler_started = false;  // its first gap is drawn at its first allocation
+  // The last clock reading, and how many of the next allocations and frees take it as theirs
+  // (EventTime).
+  uint64_t last_event_ns = 0;
+  uint32_t clock_skips_left = 0;
   int last_depth = 0;  // the previous stack, whose outer nodes the next one may share
   uintptr_t last_frames[common::kMaxStackDepth] = {};
   uint64_t last_nodes[common::kMaxStackDepth] = {};
@@ -1037,6 +1041,12 @@ void StartBackgroundWork() {
 // and the record written again.
 template <typename Put>
 void WriteEvent(ThreadState* t, uint64_t now, CallStack* call_stack, Put put) {
+  // A later reading (another event's: an exact free, an mmap) ends a run of skipped readings
+  // (EventTime): nothing after it in the thread may carry an earlier time.
+  if (now > t->last_event_ns) {
+    t->last_event_ns = now;
+    t->clock_skips_left = 0;
+  }
   t->lock.LockAsOwner();
   if (recording) [[likely]] {
     EnsureThreadStartedLocked(t, now);
@@ -1049,7 +1059,28 @@ void WriteEvent(ThreadState* t, uint64_t now, CallStack* call_stack, Put put) {
   t->lock.UnlockAsOwner();
 }
 
-// The common case of the above for events without a stack, outside any other recorder call.
+// The time of an allocation or a free. Reading the clock (rdtsc: a quarter of a traced small
+// churn's time) is skipped for the next kClockSkips of them once two readings in a row fall in
+// the same 1024 ns tick: the skipped events then carry the last reading, which is their own
+// time to within that tick, as rounding makes it anyway, and their order is their thread's
+// order in the file. Only a thread that stops within such a run (a sleep, a blocking call) can
+// give up to kClockSkips events after the stop the time before it. No other thread's event is
+// ordered against these by time alone: frees of other threads' blocks, blocks known by address
+// and reallocs read the clock every time.
+constexpr uint32_t kClockSkips = 15;
+
+uint64_t EventTime(ThreadState* t) {
+  if (t->clock_skips_left != 0) {
+    --t->clock_skips_left;
+    return t->last_event_ns;
+  }
+  uint64_t now = NowNs();
+  if (now == t->last_event_ns) t->clock_skips_left = kClockSkips;
+  t->last_event_ns = now;
+  return now;
+}
+
+// The common case of WriteEvent for events without a stack, outside any other recorder call.
 template <typename Put>
 void RecordInThisThread(Put put) {
   if (inside_recorder != 0) return;
@@ -1094,7 +1125,10 @@ void* RecordAlloc(void* p, size_t size, tf::AllocKind kind, size_t alignment) {
   }
   CallStack call_stack;
   CaptureCallerStack(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), &call_stack);
-  WriteEvent(t, NowNs(), &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
+  // Past the block map's cap, blocks are known by address: their time orders them against
+  // other threads' frees of the same address.
+  uint64_t time = r.block_cap_reported.load(std::memory_order_relaxed) ? NowNs() : EventTime(t);
+  WriteEvent(t, time, &call_stack, [&](tf::FrameEncoder& e, uint64_t now, uint64_t stack) {
     return PutAllocation(t, e, reinterpret_cast<uintptr_t>(p), now, size, stack, kind, weight);
   });
   return p;
@@ -1104,7 +1138,13 @@ namespace {
 
 // `block`: the key the block map held, or the address of a block it never numbered.
 void WriteFree(uint64_t block) {
-  RecordInThisThread([&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); });
+  if (inside_recorder != 0) return;
+  RecorderScope scope;
+  ThreadState* t = StateForThisThread();
+  if (t == nullptr) return;
+  bool own = tf::IsBlockKey(block) && tf::BlockThread(block) == t->id && t->id != 0;
+  WriteEvent(t, own ? EventTime(t) : NowNs(), nullptr,
+             [&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); });
 }
 
 // The key of the block at `p`, taken; in sampled mode 0 unless the block was sampled.
@@ -1192,6 +1232,12 @@ void RecordMark(const char* name) {
   if (!recording || name == nullptr) return;
   RecorderScope scope;
   uint64_t now = NowNs();
+  // The thread's next allocation or free reads the clock: a window between marks must not
+  // take in an event after it (in the same tick, the reading equals the mark's time).
+  if (ThreadState* t = StateForThisThread()) {
+    t->last_event_ns = now;
+    t->clock_skips_left = 0;
+  }
   PutProcessLevel([&](tf::FrameEncoder& e) { return e.PutPhaseMark({now, name}); });
 }
 
