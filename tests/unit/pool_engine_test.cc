@@ -370,6 +370,20 @@ TEST(Sampling, MovedBlocksLeaveTheArenaKeepingContentsAndAlignment) {
   EXPECT_EQ(InvalidPointerCount(), before);
 }
 
+// A signal handler that samples on a thread interrupted inside the engine (perhaps inside
+// glibc's allocator, freeing a sampled block) must not call glibc's allocator: no move.
+TEST(Sampling, NoMoveForACallNestedInTheEngine) {
+  PoolEngine& e = Engine();
+  void* p = e.Allocate(64);
+  ASSERT_TRUE(arena.Contains(p));
+  {
+    EngineEntry interrupted;  // what the handler's call finds
+    EXPECT_EQ(e.MoveSampledBlock(p, 64, 0, false), nullptr);
+  }
+  EXPECT_EQ(e.UsableSize(p), ClassSize(SizeClassOf(64))) << "left as it was";
+  e.Free(p);
+}
+
 constexpr size_t kSignalTestSize = 48;
 std::atomic<int> handler_runs{0};
 std::atomic<int> handler_errors{0};

@@ -168,6 +168,10 @@ void PoolEngine::FreeForeign(void* p) {
 // that every block in the arena is known unsampled, at no cost to the fast paths.
 void* PoolEngine::MoveSampledBlock(void* p, size_t size, size_t alignment, bool keep_contents) {
   if (!arena.Contains(p)) return p;
+  // A signal handler's allocation on a thread that is inside the engine, perhaps inside
+  // glibc's allocator (FreeSampledBlock, FreeForeign), must not call into glibc's: that
+  // sample is dropped.
+  if (fast_thread.heap == &busy_heap) return nullptr;
   void* moved = alignment <= 16 ? glibc_->Allocate(size) : glibc_->AllocateAligned(alignment, size);
   if (moved == nullptr) return nullptr;
   if (keep_contents) memcpy(moved, p, size);
