@@ -153,7 +153,7 @@ void Heap::MarkFull(Page* page) {
 
 void Heap::Unfull(Page* page) {
   full_[page->size_class].Remove(page);
-  available_[page->size_class].PushFront(page);
+  available_[page->size_class].PushBack(page);
   page->set_in_full_list(false);
   page->in_full.store(false, std::memory_order_relaxed);
 }

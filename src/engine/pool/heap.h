@@ -6,7 +6,8 @@
 // "initialised?" test: the miss path notices the sentinel and creates the real heap.
 //
 // Per size class a heap keeps `current_` (the page the fast path pops from), the pages that may
-// have free blocks (`available_`), and full pages (`full_`). A full page is flagged for other
+// have free blocks (`available_`: a full page that gets a block back joins its end, behind the
+// pages that have gathered frees longer), and full pages (`full_`). A full page is flagged for other
 // threads: the first remote free into it sets the class's bit in `full_dirty_`, so the owner
 // rescans only then. When a thread exits, its pages with live blocks are abandoned to the arena
 // and adopted by the next thread that needs a page of that class.

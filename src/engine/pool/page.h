@@ -116,6 +116,16 @@ struct IntrusiveList {
     }
     first = node;
   }
+  void PushBack(Node* node) {
+    node->next = nullptr;
+    node->prev = last;
+    if (last != nullptr) {
+      last->next = node;
+    } else {
+      first = node;
+    }
+    last = node;
+  }
   void Remove(Node* node) {
     if (node->prev != nullptr) {
       node->prev->next = node->next;
