@@ -132,25 +132,28 @@ void PoolEngine::Free(void* p) {
 void PoolEngine::FreeInEntry(const EngineEntry& entry, void* p) {
   if (arena.Contains(p)) [[likely]] return FreeInArena(entry.heap(), p);
   if (entry.nested()) [[unlikely]] return FreeNestedOutsidePool(p);
-  FreeOutsidePool(p);
+  FreeOutsidePool(p, false);
 }
 
-// Called inside an EngineEntry that is not nested (Free's or Reallocate's).
-void PoolEngine::FreeOutsidePool(void* p) {
+// Called inside an EngineEntry that is not nested (Free's, Reallocate's, FreeSampledBlock's).
+void PoolEngine::FreeOutsidePool(void* p, bool moved_sample) {
   // Past the pool every path may make system calls (munmap, process_vm_readv).
   int saved_errno = errno;
-  if (!large_.Free(p)) FreeForeign(p);
+  if (!large_.Free(p)) FreeForeign(p, moved_sample);
   errno = saved_errno;
 }
 
 void PoolEngine::FreeNestedOutsidePool(void* p) {
   if (nested_reserve_.Owns(p)) return;
   // The interrupted call may hold the large-block lock: then the block is leaked, not risked.
-  if (!large_.HeldByCurrentThread()) FreeOutsidePool(p);
+  if (!large_.HeldByCurrentThread()) FreeOutsidePool(p, false);
 }
 
-void PoolEngine::FreeForeign(void* p) {
+// A block MoveSampledBlock made is glibc's: no need to recognise a glibc chunk by its header
+// (two system calls), as a pointer nobody vouches for must be.
+void PoolEngine::FreeForeign(void* p, bool moved_sample) {
   if (nested_reserve_.Owns(p)) return;  // reserve blocks are never reused
+  if (moved_sample) return glibc_->Free(p);
   if (large_.IsCachedFreeBlock(p)) {
     ReportInvalidPointer("free", p, "was already freed (double free)");
     return;
@@ -179,15 +182,10 @@ void* PoolEngine::MoveSampledBlock(void* p, size_t size, size_t alignment, bool 
   return moved;
 }
 
-// Moved blocks are glibc's or large ones: no need to recognise a glibc chunk by its header
-// (two system calls), which FreeForeign does for pointers nobody vouches for.
 void PoolEngine::FreeSampledBlock(void* p) {
   EngineEntry entry;
   if (arena.Contains(p) || entry.nested()) [[unlikely]] return FreeInEntry(entry, p);
-  if (nested_reserve_.Owns(p)) return;  // reserve blocks are never reused
-  int saved_errno = errno;
-  if (!large_.Free(p)) glibc_->Free(p);
-  errno = saved_errno;
+  FreeOutsidePool(p, true);
 }
 
 void* PoolEngine::Reallocate(void* p, size_t size) {

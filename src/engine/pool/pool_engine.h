@@ -44,10 +44,11 @@ class PoolEngine final : public Engine {
 
  private:
   void* ReallocateForeign(void* ptr, size_t size);
-  void FreeForeign(void* ptr);
+  // `moved_sample`: ptr is a block MoveSampledBlock returned, not a pointer to recognise.
+  void FreeForeign(void* ptr, bool moved_sample);
   // Free for callers already inside an EngineEntry.
   [[gnu::always_inline]] inline void FreeInEntry(const EngineEntry& entry, void* ptr);
-  [[gnu::cold, gnu::noinline]] void FreeOutsidePool(void* ptr);
+  [[gnu::cold, gnu::noinline]] void FreeOutsidePool(void* ptr, bool moved_sample);
   [[gnu::cold, gnu::noinline]] void* AllocateNested(size_t size, size_t alignment);
   [[gnu::cold, gnu::noinline]] void FreeNestedOutsidePool(void* ptr);
 
