@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -1080,12 +1081,19 @@ uint64_t EventTime(ThreadState* t) {
   return now;
 }
 
-// The common case of WriteEvent for events without a stack, outside any other recorder call.
-template <typename Put>
-void RecordInThisThread(Put put) {
+// The common case of WriteEvent for events without a stack, outside any other recorder call,
+// at the time `time(thread state)` gives.
+template <typename Put, typename Time>
+void RecordInThisThread(Put put, Time time) {
   if (inside_recorder != 0) return;
   RecorderScope scope;
-  if (ThreadState* t = StateForThisThread()) WriteEvent(t, NowNs(), nullptr, put);
+  if (ThreadState* t = StateForThisThread()) WriteEvent(t, time(t), nullptr, put);
+}
+
+// The same at the clock's time, as most events take it.
+template <typename Put>
+void RecordInThisThread(Put put) {
+  RecordInThisThread(put, [](ThreadState*) { return NowNs(); });
 }
 
 }  // namespace poolscope::trace
@@ -1138,13 +1146,12 @@ namespace {
 
 // `block`: the key the block map held, or the address of a block it never numbered.
 void WriteFree(uint64_t block) {
-  if (inside_recorder != 0) return;
-  RecorderScope scope;
-  ThreadState* t = StateForThisThread();
-  if (t == nullptr) return;
-  bool own = tf::IsBlockKey(block) && tf::BlockThread(block) == t->id && t->id != 0;
-  WriteEvent(t, own ? EventTime(t) : NowNs(), nullptr,
-             [&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); });
+  RecordInThisThread(
+      [&](tf::FrameEncoder& e, uint64_t now, uint64_t) { return e.PutFreeOf(now, block); },
+      [&](ThreadState* t) {
+        bool own = tf::IsBlockKey(block) && tf::BlockThread(block) == t->id && t->id != 0;
+        return own ? EventTime(t) : NowNs();
+      });
 }
 
 // The key of the block at `p`, taken; in sampled mode 0 unless the block was sampled.
@@ -1185,7 +1192,7 @@ void* EndRealloc(void* old_p, const ReallocTicket& ticket, void* new_p, size_t s
     // realloc(p, 0) is a free; sampling sees a realloc as a free and a new allocation.
     if (!sampling || ticket.block != 0) WriteFree(old_block);
     if (new_p != nullptr && !SkipUnsampledAllocation(size)) {
-      return RecordAlloc(new_p, size, tf::AllocKind::kRealloc, 16);
+      return RecordAlloc(new_p, size, tf::AllocKind::kRealloc, alignof(std::max_align_t));
     }
     return new_p;
   }
