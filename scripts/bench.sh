@@ -103,7 +103,7 @@ if [[ ! -f $build/build.ninja ]]; then
   meson setup "$build" >/dev/null || die "meson setup $build failed"
 fi
 bin=$build/tests/bench
-targets=(src/poolscope:shared_library tests/bench/measure)
+targets=(src/poolscope:shared_library tests/bench/measure tests/bench/fault_probe)
 for t in small_churn larson prodcons mixed big_arrays containers; do
   targets+=("tests/bench/bench_$t")
 done
@@ -129,6 +129,15 @@ if (((tracing || report) && !micro)); then
       "report-speed section" >&2
     cli=""
   fi
+fi
+# What a first-touch page fault costs here, printed with the tables: on a VM that hands free
+# memory back to its host, huge pages are many times slower to fault in than on bare metal, and
+# the big-arrays and mixed rows cannot be read without knowing it. Measured once, before any
+# workload, after 10 s of quiet so that the huge-page figure is the one a fresh process meets.
+faults=""
+if ((alloc_table || tracing)); then
+  echo "bench: measuring page-fault costs (about 15 s)" >&2
+  faults=$("$bin/fault_probe" 512 10 | sed -n 's/^fault_s_per_gib //p')
 fi
 # Every run preloads a copy taken now, so a rebuild while the bench runs (another checkout's
 # tests, an editor's build) can neither change the library under measurement nor catch a run
@@ -317,6 +326,7 @@ machine_meta() {
     commit+=" (library sources with uncommitted changes)"
   fi
   echo "machine=$cpu, $(nproc) cores, $mem, Linux $(uname -r), glibc $glibc_version, THP $thp"
+  if [[ -n $faults ]]; then echo "faults=$faults"; fi
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "commit=$commit"
 }

@@ -57,6 +57,11 @@ def header_lines(meta, versions_label):
     lines = ["Machine: %s" % meta.get("machine", "?"),
              "Date: %s · %s · poolscope %s" % (meta.get("date", "?"), meta.get("mode", "?"),
                                                meta.get("commit", "?"))]
+    faults = dict(f.split("=", 1) for f in meta.get("faults", "").split() if "=" in f)
+    if {"small", "huge_idle", "huge_again"} <= faults.keys():
+        lines.append("Page faults, seconds per GiB first touched: 4 KiB pages %s; 2 MiB pages %s "
+                     "on memory left free for 10 s, %s right after a free (`fault_probe`)"
+                     % (faults["small"], faults["huge_idle"], faults["huge_again"]))
     if meta.get("versions"):
         lines.append("%s: %s" % (versions_label, meta["versions"]))
     if meta.get("notes"):
