@@ -67,14 +67,15 @@ uint64_t ParseBounded(EnvLookup lookup, const char* name, uint64_t min, uint64_t
   return n;
 }
 
-// A path template that fits and names a file; anything else keeps the default and says so.
+// A path template that fits; anything else keeps the default and says so. One that ends in
+// '/' names a directory (trace/output_path.h).
 void ParseOutput(EnvLookup lookup, char (&output)[kMaxOutputTemplate]) {
   const char* value = lookup("POOLSCOPE_OUTPUT");
   if (value == nullptr) return;
   size_t n = strlen(value);
-  if (n == 0 || n >= kMaxOutputTemplate || value[n - 1] == '/') {
-    LogLine("POOLSCOPE_OUTPUT='%s' is not valid (accepted: a file path template of at most %zu "
-            "characters); using %s",
+  if (n == 0 || n >= kMaxOutputTemplate) {
+    LogLine("POOLSCOPE_OUTPUT='%s' is not valid (accepted: a file or directory path template of "
+            "at most %zu characters); using %s",
             value, kMaxOutputTemplate - 1, output);
     return;
   }

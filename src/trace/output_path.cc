@@ -1,6 +1,7 @@
 #include "trace/output_path.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <initializer_list>
@@ -46,6 +47,14 @@ bool ExpandOutputPath(const char* pattern, const OutputFacts& facts, char* out, 
     }
     if (!append(text)) return false;
   }
+  out[n] = '\0';
+  struct stat st;
+  bool directory = n > 0 && (out[n - 1] == '/' || (stat(out, &st) == 0 && S_ISDIR(st.st_mode)));
+  if (!directory) return true;
+  char name[64];
+  common::Format(name, sizeof(name), "%spoolscope.%llu.trace", out[n - 1] == '/' ? "" : "/",
+                 static_cast<unsigned long long>(facts.pid));
+  if (!append(name)) return false;
   out[n] = '\0';
   return true;
 }

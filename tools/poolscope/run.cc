@@ -34,7 +34,7 @@ const char kRunUsage[] =
     "  --trace MODE          off, full (every call; the default) or sampled\n"
     "  --sample-bytes N      mean bytes between samples with --trace sampled (default 524288)\n"
     "  -o, --output TEMPLATE where traces go: %%p pid, %%r MPI rank, %%h host, %%t start time\n"
-    "                        (default poolscope.%%p.trace)\n"
+    "                        (default poolscope.%%p.trace; a directory: that name in it)\n"
     "  --stats               print the library's per-call counts when the program exits\n";
 
 namespace {
@@ -228,6 +228,11 @@ void PrintTraceSummary(const std::string& output, pid_t pid) {
   if (path.find('%') != std::string::npos) {
     fprintf(stderr, "poolscope: traces written as %s\n", output.c_str());
     return;
+  }
+  // A directory gets the library's default file name (src/trace/output_path.h).
+  struct stat st;
+  if (path.back() == '/' || (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+    absl::StrAppend(&path, path.back() == '/' ? "" : "/", "poolscope.", pid, ".trace");
   }
   if (access(path.c_str(), R_OK) != 0) return;  // the library said why it wrote none
   auto summary = analysis::SummarizeTrace(path);
