@@ -54,4 +54,11 @@ void* RuntimeNothrowNew(size_t size, size_t alignment, bool array) noexcept {
                                 : nullptr;
 }
 
+void FreeEmergencyPool() {
+  // __gnu_cxx::__freeres (CXXABI_1.3.10, GCC 7): frees the pool once, then does nothing.
+  if (auto freeres = reinterpret_cast<void (*)()>(RuntimeSymbol("_ZN9__gnu_cxx9__freeresEv"))) {
+    freeres();
+  }
+}
+
 }  // namespace poolscope::interpose

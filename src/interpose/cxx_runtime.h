@@ -1,4 +1,5 @@
-// The C++ runtime's part in operator new's failure paths: the new-handler and std::bad_alloc.
+// The C++ runtime's part in operator new's failure paths (the new-handler and std::bad_alloc),
+// and in a recorded program's end (libstdc++'s emergency exception pool).
 //
 // The library does not link libstdc++: most programs it is preloaded into are C and would map
 // it (1.3 MiB resident) for nothing. A program whose code calls operator new has libstdc++
@@ -28,6 +29,13 @@ std::new_handler CurrentNewHandler();
 // inside a try block (by calling the throwing form, i.e. ours, since GCC 9). Null when
 // libstdc++ is not loaded.
 void* RuntimeNothrowNew(size_t size, size_t alignment, bool array) noexcept;
+
+// Lets libstdc++ free the pool it keeps for exceptions thrown when malloc fails (about 71 KiB,
+// allocated by its constructor and otherwise never freed), as valgrind and the sanitizers do
+// at exit: in a trace every C++ program would otherwise leak it. For the library's destructor:
+// what runs after it (other libraries' destructors) throws nothing malloc cannot serve, and
+// libstdc++ then simply has no emergency pool. Nothing happens when libstdc++ is not loaded.
+void FreeEmergencyPool();
 
 }  // namespace poolscope::interpose
 

@@ -7,6 +7,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "interpose/bootstrap.h"
+#include "interpose/cxx_runtime.h"
 #include "trace/recorder.h"
 
 namespace poolscope::interpose {
@@ -75,6 +76,7 @@ __attribute__((constructor)) void OnLoad() {
 // Runs at exit after the program's own atexit handlers and the destructors of libraries loaded
 // after us, so the counts cover the whole run.
 __attribute__((destructor)) void OnUnload() {
+  if (trace::recording) FreeEmergencyPool();
   trace::Finish();
   if (count_calls) PrintCallCounts();
 }
