@@ -143,6 +143,8 @@ struct Recorder {
   common::SpinLock slots_lock;
   ThreadState* slots[kMaxThreads] = {};
   bool slot_in_use[kMaxThreads] = {};
+  // In use by a thread that has run OnThreadExit: free again once the kernel has it gone.
+  bool slot_exited[kMaxThreads] = {};
   std::atomic<uint32_t> next_thread_id{1};
   bool thread_cap_reported = false;
   pthread_key_t thread_key = 0;
@@ -553,6 +555,11 @@ void WriteHandedOff() {
   }
 }
 
+// The thread's key destructor. Other destructors may run after it (other keys', libc's own
+// clean-up) and allocate or free: they still record into this thread's state, which is why
+// its slot is not given up here but once the thread is gone (ReclaimSlotOfGoneThread). Giving
+// it up here made each such late event start a second state for the thread, and one started
+// after the last destructor round kept its slot for good.
 void OnThreadExit(void* value) {
   auto* t = static_cast<ThreadState*>(value);
   RecorderScope scope;
@@ -560,11 +567,35 @@ void OnThreadExit(void* value) {
   if (recording) t->encoder.PutThreadExit({NowNs(), t->kernel_tid});
   FlushThreadLocked(t);
   t->lock.UnlockAsOwner();
-  thread_state = nullptr;
   common::SpinLockGuard guard(r.slots_lock);
   for (int i = 0; i < kMaxThreads; ++i) {
-    if (r.slots[i] == t) r.slot_in_use[i] = false;
+    if (r.slots[i] == t) r.slot_exited[i] = true;
   }
+}
+
+// Whether the thread with kernel id `tid` has ended (errno is the program's: kept).
+bool ThreadGone(uint64_t tid) {
+  int saved_errno = errno;
+  bool gone = syscall(SYS_tgkill, static_cast<pid_t>(r.pid), static_cast<pid_t>(tid), 0) != 0 &&
+              errno == ESRCH;
+  errno = saved_errno;
+  return gone;
+}
+
+// Under slots_lock: the state of a thread gone after OnThreadExit, still marked in use and now
+// the caller's, or null. Only the first few exited slots are asked, so a program with many
+// threads in their exit path makes no thread start slow; in the usual churn the slot found is
+// that of the thread joined just before.
+ThreadState* ReclaimSlotOfGoneThread() {
+  int asked = 0;
+  for (int i = 0; i < kMaxThreads && asked < 8; ++i) {
+    if (!r.slot_in_use[i] || !r.slot_exited[i]) continue;
+    ++asked;
+    if (!ThreadGone(r.slots[i]->kernel_tid)) continue;
+    r.slot_exited[i] = false;
+    return r.slots[i];
+  }
+  return nullptr;
 }
 
 void StartFlusher();
@@ -602,8 +633,10 @@ ThreadState* StateForThisThread() {
   }
   if (thread_state != nullptr) [[likely]] return thread_state;
   ThreadState* t = nullptr;
+  ThreadState* reclaimed = nullptr;
   {
     common::SpinLockGuard guard(r.slots_lock);
+    t = reclaimed = ReclaimSlotOfGoneThread();
     for (int i = 0; i < kMaxThreads && t == nullptr; ++i) {
       if (r.slot_in_use[i]) continue;
       if (r.slots[i] == nullptr) {
@@ -624,6 +657,12 @@ ThreadState* StateForThisThread() {
       }
       return nullptr;
     }
+  }
+  if (reclaimed != nullptr) {
+    // What its thread recorded after its exit is still in the buffer.
+    t->lock.Lock();
+    FlushThreadLocked(t);
+    t->lock.Unlock();
   }
   t->id = r.next_thread_id.fetch_add(1, std::memory_order_relaxed);
   t->kernel_tid = static_cast<uint64_t>(syscall(SYS_gettid));
@@ -658,17 +697,7 @@ uintptr_t own_text_begin = 0;
 uintptr_t own_text_end = 0;
 
 void FindOwnText() {
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&FindOwnText), &info) == 0) return;
-  auto base = reinterpret_cast<uintptr_t>(info.dli_fbase);
-  auto* ehdr = reinterpret_cast<const ElfW(Ehdr)*>(base);
-  auto* phdr = reinterpret_cast<const ElfW(Phdr)*>(base + ehdr->e_phoff);
-  for (int i = 0; i < ehdr->e_phnum; ++i) {
-    if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_X)) {
-      own_text_begin = base + phdr[i].p_vaddr;
-      own_text_end = own_text_begin + phdr[i].p_memsz;
-    }
-  }
+  TextOf(reinterpret_cast<const void*>(&FindOwnText), &own_text_begin, &own_text_end);
 }
 
 // Captures the caller's stack and returns its node id, emitting new nodes into the thread's
@@ -1329,6 +1358,7 @@ void ForkChild() {
     if (r.slots[i]->has_pending.load(std::memory_order_relaxed)) DropPending(r.slots[i]);
     r.slots[i]->last_depth = 0;
     r.slot_in_use[i] = r.slots[i] == thread_state;
+    r.slot_exited[i] = false;
   }
   if (thread_state != nullptr) thread_state->kernel_tid = static_cast<uint64_t>(syscall(SYS_gettid));
   r.pid = static_cast<uint64_t>(getpid());

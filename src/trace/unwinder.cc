@@ -1,6 +1,7 @@
 #include "trace/unwinder.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <atomic>
 
@@ -11,6 +12,9 @@ namespace {
 
 using BacktraceFn = int (*)(void**, int);
 std::atomic<BacktraceFn> backtrace_fn{nullptr};
+// libunwind's text, set before backtrace_fn is published.
+uintptr_t unwinder_text_begin = 0;
+uintptr_t unwinder_text_end = 0;
 
 // libunwind's UNW_CACHE_PER_THREAD: each thread keeps its own cache of unwind information, so
 // unwinding takes no lock.
@@ -35,6 +39,7 @@ bool LoadUnwinder() {
   if (set_caching != nullptr && address_space != nullptr) {
     set_caching(*static_cast<void**>(address_space), kCachePerThread);
   }
+  TextOf(reinterpret_cast<const void*>(fn), &unwinder_text_begin, &unwinder_text_end);
   backtrace_fn.store(fn, std::memory_order_release);
   return true;
 }
@@ -43,6 +48,27 @@ int CaptureStack(uintptr_t* frames, int max) {
   BacktraceFn fn = backtrace_fn.load(std::memory_order_acquire);
   if (fn == nullptr) return 0;
   return fn(reinterpret_cast<void**>(frames), max);
+}
+
+bool TextOf(const void* address, uintptr_t* begin, uintptr_t* end) {
+  Dl_info info;
+  if (dladdr(address, &info) == 0) return false;
+  auto base = reinterpret_cast<uintptr_t>(info.dli_fbase);
+  auto* ehdr = reinterpret_cast<const ElfW(Ehdr)*>(base);
+  auto* phdr = reinterpret_cast<const ElfW(Phdr)*>(base + ehdr->e_phoff);
+  for (int i = 0; i < ehdr->e_phnum; ++i) {
+    if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_X)) {
+      *begin = base + phdr[i].p_vaddr;
+      *end = *begin + phdr[i].p_memsz;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool InUnwinder(uintptr_t pc) {
+  return backtrace_fn.load(std::memory_order_acquire) != nullptr && pc >= unwinder_text_begin &&
+         pc < unwinder_text_end;
 }
 
 }  // namespace poolscope::trace

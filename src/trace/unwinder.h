@@ -20,6 +20,15 @@ bool LoadUnwinder();
 // (0 when the unwinder is not loaded).
 int CaptureStack(uintptr_t* frames, int max);
 
+// The executable segment [*begin, *end) of the loaded object that contains `address`; false
+// when none does.
+bool TextOf(const void* address, uintptr_t* begin, uintptr_t* end);
+
+// Whether `pc` is in libunwind's code. Its per-thread caches are the recorder's memory, not
+// the program's, yet it unmaps them from a thread-exit destructor, outside the recorder: the
+// mapping entry points leave such calls out of the trace.
+bool InUnwinder(uintptr_t pc);
+
 }  // namespace poolscope::trace
 
 #endif  // POOLSCOPE_SRC_TRACE_UNWINDER_H_
