@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "common/log.h"
+#include "trace/recorder.h"
 
 namespace poolscope::interpose {
 namespace {
@@ -55,10 +56,13 @@ void* RuntimeNothrowNew(size_t size, size_t alignment, bool array) noexcept {
 }
 
 void FreeEmergencyPool() {
-  // __gnu_cxx::__freeres (CXXABI_1.3.10, GCC 7): frees the pool once, then does nothing.
-  if (auto freeres = reinterpret_cast<void (*)()>(RuntimeSymbol("_ZN9__gnu_cxx9__freeresEv"))) {
-    freeres();
-  }
+  // __gnu_cxx::__freeres (CXXABI_1.3.10, GCC 7): frees the pool once, then does nothing. The
+  // look-up allocates when it fails (dlerror's message): not the program's allocations.
+  void* freeres = nullptr;
+  trace::Untraced(
+      [](void* out) { *static_cast<void**>(out) = RuntimeSymbol("_ZN9__gnu_cxx9__freeresEv"); },
+      &freeres);
+  if (freeres != nullptr) reinterpret_cast<void (*)()>(freeres)();
 }
 
 }  // namespace poolscope::interpose

@@ -1380,4 +1380,9 @@ void ForkChild() {
 
 const char* TracePath() { return r.path; }
 
+void Untraced(void (*fn)(void*), void* context) {
+  RecorderScope scope;
+  fn(context);
+}
+
 }  // namespace poolscope::trace

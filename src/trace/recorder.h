@@ -43,6 +43,10 @@ inline bool SkipUnsampledFree(const void* p) {
              std::memory_order_relaxed) == 0;
 }
 
+// Runs fn(context) with this thread's recording suspended: for the library's own work outside
+// the recorder (looking symbols up), whose allocations are not the program's.
+void Untraced(void (*fn)(void*), void* context);
+
 // Finds the word the engine keeps for a block, for its key (null: the block map keeps it).
 using BlockTagSlotOf = uint64_t* (*)(const void* block);
 // Moves a block being sampled to where its free will be recorded (Engine::MoveSampledBlock).
