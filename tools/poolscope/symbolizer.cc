@@ -247,17 +247,6 @@ class SymbolIndex {
                    symbols_.end());
   }
 
-  // The symbol containing the runtime address `pc`: a sized one must contain it, an unsized
-  // one is taken up to the next symbol.
-  const char* Find(GElf_Addr pc) const {
-    auto it = std::upper_bound(symbols_.begin(), symbols_.end(), pc,
-                               [](GElf_Addr a, const Symbol& s) { return a < s.address; });
-    if (it == symbols_.begin()) return nullptr;
-    const Symbol& s = *(it - 1);
-    return s.size == 0 || pc < s.address + s.size ? s.name : nullptr;
-  }
-
- private:
   struct Symbol {
     GElf_Addr address;
     GElf_Xword size;
@@ -265,6 +254,18 @@ class SymbolIndex {
     int rank;
     int underscores;
   };
+
+  // The symbol containing the runtime address `pc`: a sized one must contain it, an unsized
+  // one is taken up to the next symbol.
+  const Symbol* Find(GElf_Addr pc) const {
+    auto it = std::upper_bound(symbols_.begin(), symbols_.end(), pc,
+                               [](GElf_Addr a, const Symbol& s) { return a < s.address; });
+    if (it == symbols_.begin()) return nullptr;
+    const Symbol& s = *(it - 1);
+    return s.size == 0 || pc < s.address + s.size ? &s : nullptr;
+  }
+
+ private:
   std::vector<Symbol> symbols_;
 };
 
@@ -656,10 +657,14 @@ struct Symbolizer::Impl {
     return it->second;
   }
 
-  std::string_view SymbolName(Module& m, Dwarf_Addr pc) {
+  const SymbolIndex::Symbol* SymbolAt(Module& m, Dwarf_Addr pc) {
     if (m.symbols == nullptr) m.symbols = std::make_unique<SymbolIndex>(m.dwfl_module);
-    const char* name = m.symbols->Find(pc);
-    return name == nullptr ? std::string_view() : Name(name);
+    return m.symbols->Find(pc);
+  }
+
+  std::string_view SymbolName(Module& m, Dwarf_Addr pc) {
+    const SymbolIndex::Symbol* symbol = SymbolAt(m, pc);
+    return symbol == nullptr ? std::string_view() : Name(symbol->name);
   }
 
   // The frames of `return_address`, stored for the Symbolizer's life.
@@ -706,18 +711,22 @@ struct Symbolizer::Impl {
     // location in the frame that contains it.
     const char* file = nullptr;
     int line = 0;
+    Dwarf_Addr row_address = 0;
     Dwarf_Die file_unit;
     Dwarf_Die* file_unit_ptr = nullptr;
     if (Dwfl_Line* row = dwfl_module_getsrc(mod, pc)) {
-      Dwarf_Addr row_address = 0;
       file = dwfl_lineinfo(row, &row_address, &line, nullptr, nullptr, nullptr);
       file_unit_ptr = dwfl_linecu(row);
     }
     if (chain.empty()) {
       SymbolizedFrame frame = base;
-      frame.function = SymbolName(*m, pc);
+      const SymbolIndex::Symbol* symbol = SymbolAt(*m, pc);
+      if (symbol != nullptr) frame.function = Name(symbol->name);
       frame.resolved = !frame.function.empty();
-      if (file != nullptr) {
+      // Without a function in the debug information, a line row is believed only inside the
+      // symbol that holds pc: libdw can answer for code no unit describes (crt1.o's _start)
+      // with the last row of some unit before it, a line in another file altogether.
+      if (file != nullptr && (symbol == nullptr || row_address >= symbol->address)) {
         frame.file = FileName(file, file_unit_ptr);
         frame.line = line;
       }
