@@ -7,6 +7,8 @@
 #include "export_folded.h"
 #include "gtest/gtest.h"
 #include "poolscope/trace_format.h"
+#include "report_html.h"
+#include "report_json.h"
 #include "report_text.h"
 #include "summary.h"
 #include "trace_builder.h"
@@ -133,6 +135,50 @@ TEST(Analysis, MmapRegionsAreFollowedThroughPartialUnmapsAndRemaps) {
   EXPECT_TRUE(m.largest[1].anonymous());
   EXPECT_FALSE(m.largest[1].unmapped);
   EXPECT_EQ(m.largest[2].length, 0x10000u);  // C
+}
+
+// A namer's text with several lines (calls inlined at the address, innermost first) gives
+// frames of their own in every output, in stack order, and the innermost names a site.
+TEST(Analysis, InlinedCallsAreFramesOfTheirOwnInEveryOutput) {
+  TraceBuilder b;
+  WriteScenario(b);
+  auto a = AnalyzeTrace(b.path());
+  ASSERT_TRUE(a.ok());
+  FrameNamer namer = [](uint64_t address) -> std::string {
+    switch (address) {
+      case 0x2000: return "load_inner a.c:5\nload a.c:20";
+      case 0x1000: return "main a.c:40";
+      default: return "parse b.c:7";
+    }
+  };
+  std::string text = FormatTextReport(*a, "t", namer);
+  EXPECT_NE(text.find("                at load_inner a.c:5\n                by load a.c:20\n"
+                      "                by main a.c:40\n"),
+            std::string::npos) << text;
+
+  std::string json = FormatJsonReport(*a, "t", namer);
+  EXPECT_NE(json.find(R"({"name": "load_inner a.c:5", "address": "0x2000", "module": null, )"
+                      R"("offset": null, "inlined": true},
+            {"name": "load a.c:20", "address": "0x2000", "module": null, "offset": null, )"
+                      R"("inlined": false},
+            {"name": "main a.c:40", "address": "0x1000", "module": null, "offset": null, )"
+                      R"("inlined": false})"),
+            std::string::npos) << json;
+
+  EXPECT_NE(ExportFolded(*a, namer, FoldedMetric::kAllocatedBytes)
+                .find("main_a.c:40;load_a.c:20;load_inner_a.c:5 300\n"),
+            std::string::npos);
+  std::string html = FormatHtmlReport(*a, "t", namer);
+  EXPECT_NE(html.find("<code>load_inner a.c:5</code><br><code>load a.c:20</code><br>"
+                      "<code>main a.c:40</code>"),
+            std::string::npos);
+  ASSERT_FALSE(a->sites.empty());
+  const SiteStats* load = nullptr;
+  for (const SiteStats& s : a->sites) {
+    if (s.allocated_bytes == 300) load = &s;
+  }
+  ASSERT_NE(load, nullptr);
+  EXPECT_EQ(DescribeSite(*a, *load, namer), "load_inner a.c:5");
 }
 
 TEST(Analysis, TextReportListsTheSitesInOrder) {

@@ -125,7 +125,7 @@ TEST(JsonReport, SummaryTraceAndProcess) {
   auto a = AnalyzeTrace(b.path());
   ASSERT_TRUE(a.ok()) << a.status();
   std::string json = Report(*a);
-  EXPECT_EQ(json.rfind("{\n  \"schema_version\": 2,\n  \"generator\": \"poolscope\",\n", 0), 0u)
+  EXPECT_EQ(json.rfind("{\n  \"schema_version\": 3,\n  \"generator\": \"poolscope\",\n", 0), 0u)
       << json;
   EXPECT_EQ(json.back(), '\n');
   ExpectIn(json, R"(
@@ -191,8 +191,8 @@ TEST(JsonReport, TopSitesWithNamedFramesAddressesAndModuleOffsets) {
           "temporary": 0,
           "frames_total": 2,
           "frames": [
-            {"name": "prog+0x200", "address": "0x10200", "module": "/bin/prog", "offset": "0x200"},
-            {"name": "prog+0x100", "address": "0x10100", "module": "/bin/prog", "offset": "0x100"}
+            {"name": "prog+0x200", "address": "0x10200", "module": "/bin/prog", "offset": "0x200", "inlined": false},
+            {"name": "prog+0x100", "address": "0x10100", "module": "/bin/prog", "offset": "0x100", "inlined": false}
           ]
         },
         {
@@ -207,7 +207,7 @@ TEST(JsonReport, TopSitesWithNamedFramesAddressesAndModuleOffsets) {
           "temporary": 1,
           "frames_total": 2,
           "frames": [
-            {"name": "libc.so.6+0x10", "address": "0x7f0010", "module": "/lib/libc.so.6", "offset": "0x10"},)");
+            {"name": "libc.so.6+0x10", "address": "0x7f0010", "module": "/lib/libc.so.6", "offset": "0x10", "inlined": false},)");
   // Leaks: the libc site's 60 B, then stack 4's 20 B, whose innermost frame is in no module.
   ExpectIn(json, R"(
     "leaked": {
@@ -228,7 +228,7 @@ TEST(JsonReport, TopSitesWithNamedFramesAddressesAndModuleOffsets) {
           "temporary": 0,
           "frames_total": 3,
           "frames": [
-            {"name": "0x999999", "address": "0x999999", "module": null, "offset": null},)");
+            {"name": "0x999999", "address": "0x999999", "module": null, "offset": null, "inlined": false},)");
   // Allocations: 3 (stack 3), 2 (stack 2), then the ties by stack id: 1, 4.
   size_t allocations = json.find("\"allocations\": {\n      \"total_sites\": 4,");
   ASSERT_NE(allocations, std::string::npos) << json;
@@ -341,7 +341,7 @@ TEST(JsonReport, MemoryOverTimeAndMmapRegions) {
         "stack": 1,
         "frames_total": 1,
         "frames": [
-          {"name": "prog+0x100", "address": "0x10100", "module": "/bin/prog", "offset": "0x100"}
+          {"name": "prog+0x100", "address": "0x10100", "module": "/bin/prog", "offset": "0x100", "inlined": false}
         ]
       }
     ]

@@ -31,7 +31,16 @@ std::string ExportDhat(const TraceAnalysis& a, const FrameNamer& name_frame) {
   uint64_t unknown_index = 0;
   auto index_of = [&](uint64_t address) {
     auto [it, inserted] = frame_index.try_emplace(address, ftbl.size());
-    if (inserted) ftbl.push_back(absl::StrFormat("0x%x: %s", address, names(address)));
+    // DHAT has a frame per address: calls inlined there join the name, innermost first.
+    if (inserted) {
+      std::string name = names(address);
+      std::string joined;
+      for (std::string_view frame : FrameLines(name)) {
+        if (!joined.empty()) joined += " / ";
+        joined += frame;
+      }
+      ftbl.push_back(absl::StrFormat("0x%x: %s", address, joined));
+    }
     return it->second;
   };
 

@@ -40,7 +40,11 @@ std::string ExportFolded(const TraceAnalysis& a, const FrameNamer& name_frame,
     std::vector<uint64_t> frames = a.Frames(s.stack);
     std::string stack;
     for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
-      absl::StrAppend(&stack, stack.empty() ? "" : ";", Clean(name_frame(*it)));
+      std::string names = name_frame(*it);
+      std::vector<std::string_view> inlined = FrameLines(names);
+      for (auto line = inlined.rbegin(); line != inlined.rend(); ++line) {
+        absl::StrAppend(&stack, stack.empty() ? "" : ";", Clean(std::string(*line)));
+      }
     }
     if (stack.empty()) stack = "[unknown stack]";
     lines.emplace_back(std::move(stack), value);

@@ -175,14 +175,19 @@ std::string EncodePprof(const TraceAnalysis& a, const FrameNamer& name_frame) {
     uint64_t key = known ? address : 0;
     auto [it, inserted] = location_ids.try_emplace(key, location_ids.size() + 1);
     if (inserted) {
-      ProtoWriter l, ln;
+      ProtoWriter l;
       l.Int(location::kId, it->second);
       if (known) {
         l.Int(location::kMappingId, mapping_of(address));
         l.Int(location::kAddress, address);
       }
-      ln.Int(line::kFunctionId, function_id(known ? names(address) : exportnames::kUnknownStack));
-      l.Message(location::kLine, ln);
+      // pprof's own form for inlining: one Line per frame at the address, innermost first.
+      std::string at = known ? names(address) : exportnames::kUnknownStack;
+      for (std::string_view frame : FrameLines(at)) {
+        ProtoWriter ln;
+        ln.Int(line::kFunctionId, function_id(std::string(frame)));
+        l.Message(location::kLine, ln);
+      }
       locations.Message(profile::kLocation, l);
     }
     return it->second;

@@ -48,7 +48,11 @@ std::string ExportSpeedscope(const TraceAnalysis& a, const FrameNamer& name_fram
     std::vector<uint64_t> addresses = a.Frames(s->stack);
     std::string stack = "[";
     for (auto it = addresses.rbegin(); it != addresses.rend(); ++it) {
-      absl::StrAppend(&stack, stack.size() > 1 ? "," : "", index_of(names(*it)));
+      std::string at = names(*it);
+      std::vector<std::string_view> inlined = FrameLines(at);
+      for (auto line = inlined.rbegin(); line != inlined.rend(); ++line) {
+        absl::StrAppend(&stack, stack.size() > 1 ? "," : "", index_of(std::string(*line)));
+      }
     }
     if (addresses.empty()) absl::StrAppend(&stack, index_of(exportnames::kUnknownStack));
     stack += "]";

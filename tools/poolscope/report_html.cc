@@ -268,10 +268,15 @@ std::string StackCell(const TraceAnalysis& a, uint64_t stack, const FrameNamer& 
                       const HtmlReportOptions& options) {
   std::vector<uint64_t> frames = a.Frames(stack);
   std::vector<std::string> names;
-  for (int f = 0; f < static_cast<int>(frames.size()) && f < options.frames_per_site; ++f) {
-    names.push_back(HtmlEscape(name_frame(frames[f])));
+  size_t f = 0;
+  for (; f < frames.size() && static_cast<int>(names.size()) < options.frames_per_site; ++f) {
+    std::string at = name_frame(frames[f]);
+    for (std::string_view line : FrameLines(at)) {
+      if (static_cast<int>(names.size()) == options.frames_per_site) break;
+      names.push_back(HtmlEscape(std::string(line)));
+    }
   }
-  if (frames.size() > names.size()) names.push_back("…");
+  if (f < frames.size()) names.push_back("…");
   if (frames.empty()) names.push_back("an unknown stack");
   return absl::StrCat("<td class=\"stack\"><code>", absl::StrJoin(names, "</code><br><code>"),
                       "</code></td>");
@@ -413,7 +418,12 @@ std::string FlameJson(const TraceAnalysis& a, const FrameNamer& name_frame,
     } else {
       size_t keep = std::min<size_t>(frames.size(), std::max(options.flame_depth, 1));
       if (keep < frames.size()) path.push_back(child(0, "[deeper frames cut]"));
-      for (size_t f = keep; f-- > 0;) path.push_back(child(path.back(), name_of(frames[f])));
+      for (size_t f = keep; f-- > 0;) {
+        std::vector<std::string_view> inlined = FrameLines(name_of(frames[f]));
+        for (auto line = inlined.rbegin(); line != inlined.rend(); ++line) {
+          path.push_back(child(path.back(), std::string(*line)));
+        }
+      }
     }
     for (size_t i : path) {
       for (int m = 0; m < 3; ++m) nodes[i].values[m] += v[m];

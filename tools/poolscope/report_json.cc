@@ -146,18 +146,24 @@ void WriteFrames(JsonWriter& w, const TraceAnalysis& a, uint64_t stack, const Fr
   std::vector<uint64_t> frames = a.Frames(stack);
   w.Key("frames_total").Uint(frames.size());
   w.Key("frames").BeginArray();
-  for (int f = 0; f < static_cast<int>(frames.size()) && f < options.frames_per_site; ++f) {
-    w.BeginObject(/*one_line=*/true);
-    w.Key("name").String(name_frame(frames[f]));
-    w.Key("address").Hex(frames[f]);
-    if (const ModuleInfo* m = ModuleOf(a.modules, frames[f])) {
-      w.Key("module").String(m->path);
-      w.Key("offset").Hex(frames[f] - m->load_address);
-    } else {
-      w.Key("module").Null();
-      w.Key("offset").Null();
+  int shown = 0;
+  for (size_t f = 0; f < frames.size() && shown < options.frames_per_site; ++f) {
+    std::string names = name_frame(frames[f]);
+    std::vector<std::string_view> lines = FrameLines(names);
+    for (size_t i = 0; i < lines.size() && shown < options.frames_per_site; ++i, ++shown) {
+      w.BeginObject(/*one_line=*/true);
+      w.Key("name").String(std::string(lines[i]));
+      w.Key("address").Hex(frames[f]);
+      if (const ModuleInfo* m = ModuleOf(a.modules, frames[f])) {
+        w.Key("module").String(m->path);
+        w.Key("offset").Hex(frames[f] - m->load_address);
+      } else {
+        w.Key("module").Null();
+        w.Key("offset").Null();
+      }
+      w.Key("inlined").Bool(i + 1 < lines.size());
+      w.EndObject();
     }
-    w.EndObject();
   }
   w.EndArray();
 }

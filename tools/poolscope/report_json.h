@@ -15,7 +15,7 @@
 
 namespace poolscope::analysis {
 
-inline constexpr int kReportSchemaVersion = 2;
+inline constexpr int kReportSchemaVersion = 3;
 
 struct JsonReportOptions {
   int sites_per_table = 10;

@@ -36,10 +36,15 @@ void AppendFrames(std::string& out, const TraceAnalysis& a, uint64_t stack,
                   const FrameNamer& name_frame, const TextReportOptions& options) {
   std::vector<uint64_t> frames = a.Frames(stack);
   if (frames.empty()) out += "                at an unknown stack\n";
-  for (int f = 0; f < static_cast<int>(frames.size()) && f < options.frames_per_site; ++f) {
-    std::string name = name_frame(frames[f]);
-    if (name.size() > 82) name = name.substr(0, 79) + "...";
-    absl::StrAppendFormat(&out, "                %s %s\n", f == 0 ? "at" : "by", name);
+  int shown = 0;
+  for (size_t f = 0; f < frames.size() && shown < options.frames_per_site; ++f) {
+    std::string names = name_frame(frames[f]);
+    for (std::string_view line : FrameLines(names)) {
+      if (shown == options.frames_per_site) break;
+      std::string name(line.substr(0, line.size() > 82 ? 79 : line.size()));
+      if (line.size() > 82) name += "...";
+      absl::StrAppendFormat(&out, "                %s %s\n", shown++ == 0 ? "at" : "by", name);
+    }
   }
 }
 
@@ -142,11 +147,20 @@ FrameNamer ModuleOffsetNamer(const TraceAnalysis& analysis) {
   };
 }
 
+std::vector<std::string_view> FrameLines(std::string_view names) {
+  std::vector<std::string_view> lines;
+  for (size_t end; (end = names.find('\n')) != std::string_view::npos; names.remove_prefix(end + 1)) {
+    lines.push_back(names.substr(0, end));
+  }
+  lines.push_back(names);
+  return lines;
+}
+
 std::string DescribeSite(const TraceAnalysis& analysis, const SiteStats& site,
                          const FrameNamer& name_frame) {
   std::vector<uint64_t> frames = analysis.Frames(site.stack);
   if (frames.empty()) return "an unknown stack";
-  return name_frame(frames.front());
+  return std::string(FrameLines(name_frame(frames.front())).front());
 }
 
 std::string FormatTextReport(const TraceAnalysis& a, const std::string& path,

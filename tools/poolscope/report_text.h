@@ -6,13 +6,20 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "summary.h"
 
 namespace poolscope::analysis {
 
-// Names one return address for display, e.g. "parse_config (config.c:42)".
+// Names one return address for display, e.g. "parse_config config.c:42". Where calls were
+// inlined at the address, one line per frame: the innermost inlined call first, the function
+// that holds the code last (FrameLines splits them).
 using FrameNamer = std::function<std::string(uint64_t return_address)>;
+
+// The frames of a FrameNamer's text, innermost first.
+std::vector<std::string_view> FrameLines(std::string_view names);
 
 // "libfoo.so+0x1234" from the trace's module records; "0x7f..." outside every module.
 FrameNamer ModuleOffsetNamer(const TraceAnalysis& analysis);

@@ -30,9 +30,14 @@ class SymbolizingNamerImpl {
     std::span<const SymbolizedFrame> frames = state_->symbolizer.Symbolize(address);
     if (frames.empty()) return absl::StrCat("0x", absl::Hex(address));
     const SymbolizedFrame& innermost = frames.front();
-    if (with_lines_ || !innermost.resolved || innermost.function.empty()) {
-      return FormatFrame(innermost);
+    if (with_lines_) {
+      std::string names;
+      for (const SymbolizedFrame& frame : frames) {
+        absl::StrAppend(&names, names.empty() ? "" : "\n", FormatFrame(frame));
+      }
+      return names;
     }
+    if (!innermost.resolved || innermost.function.empty()) return FormatFrame(innermost);
     std::string name(innermost.function);
     if (!innermost.file.empty()) {
       size_t slash = innermost.file.rfind('/');

@@ -27,9 +27,10 @@ inline constexpr char kSymbolOptionsUsage[] =
 bool ApplySymbolOption(const std::string& name, const std::string& value,
                        Symbolizer::Options& options, std::string* error);
 
-// "function file:line" for a return address (its innermost inlined frame), from the modules
-// the trace recorded; module+offset where no symbols are found. Without lines,
-// "function file" (a name that survives rebuilds, for matching sites across traces).
+// "function file:line" for a return address, one line per frame where calls were inlined
+// there (FrameLines), from the modules the trace recorded; module+offset where no symbols are
+// found. Without lines, the innermost frame's "function file" (a name that survives rebuilds,
+// for matching sites across traces).
 //
 // The slow part of symbolizing (opening a module, loading and decompressing its debug
 // information: 35 ms for libc) is done while the trace is analysed: a SymbolWarmUp's

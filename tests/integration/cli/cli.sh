@@ -247,7 +247,7 @@ import json, re, sys
 r = json.load(open(sys.argv[1]))
 text = open(sys.argv[2]).read()
 s = r["summary"]
-assert r["schema_version"] == 2
+assert r["schema_version"] == 3
 calls = re.search(r"^calls +(\d+) allocations, (\d+) frees, (\d+) reallocs", text, re.M)
 assert calls, "no calls line"
 assert (s["allocations"], s["frees"], s["reallocations"]) == tuple(map(int, calls.groups())), calls.groups()
