@@ -26,6 +26,8 @@ class LibcEngine final : public Engine {
   // binds mallinfo2, new in 2.33, so this engine never runs on an older one.
   void Free(void* ptr) override { free_(ptr); }
   size_t UsableSize(void* ptr) override { return usable_size_(ptr); }
+  // Allocate and Free add nothing to glibc's functions: the interposer may call them itself.
+  DirectFunctions Direct() const override { return {malloc_, free_}; }
   struct mallinfo2 Info() override { return mallinfo2_(); }
   int Trim(size_t pad) override { return trim_(pad); }
   int SetOption(int param, int value) override { return mallopt_(param, value); }
