@@ -31,6 +31,22 @@ inline constexpr int64_t kNeverSample = INT64_MAX;
 extern __thread FastThreadWords fast_thread __attribute__((tls_model("initial-exec")))
 POOLSCOPE_HIDDEN;
 
+// Charges an allocation of `size` bytes to this thread's countdown; false when the charge ran
+// it out (the caller then calls SampleCountdownRanOut and takes its generic path).
+// GCC loads, subtracts, stores and tests a thread-local word: one subtraction in memory and a
+// jump on its flags are three instructions fewer. (The word as an output operand instead of
+// the memory clobber made GCC 12 drop the call after `ran_out`.)
+[[gnu::always_inline]] inline bool ChargeSampleCountdown(size_t size) {
+  asm goto("subq %1, %0\n\tjle %l[ran_out]"
+           :
+           : "m"(fast_thread.sample_countdown), "r"(size)
+           : "cc", "memory"
+           : ran_out);
+  return true;
+ran_out:
+  return false;
+}
+
 // For the fast path whose charge of `size` ran the countdown out: gives the charge back for the
 // generic path to make (or parks the countdown when nothing is sampled).
 // Defined by the recorder (trace/recorder.cc), which knows whether it samples.

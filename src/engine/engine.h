@@ -61,6 +61,17 @@ class Engine {
   // recorded, since the entry points' fast paths bypass the generic path that does both.
   virtual void EnableFastPath(bool /*at_entry_points*/) {}
 
+  // glibc-compatible malloc and free the interposer may call in place of Allocate and Free
+  // when it has nothing to count or record in full (see interpose/allocation.h): each behaves
+  // exactly as the C function of its name for every argument (null, sizes above PTRDIFF_MAX,
+  // errno), except that free must not see the bootstrap arena's blocks. Null members: the
+  // engine has none (its calls keep going through this interface).
+  struct DirectFunctions {
+    void* (*malloc)(size_t) = nullptr;
+    void (*free)(void*) = nullptr;
+  };
+  virtual DirectFunctions Direct() const { return {}; }
+
   // A 64-bit word per block, for the caller to keep what it likes in (the recorder's block
   // keys), for the blocks the engine can find one for by arithmetic: reserves the words and
   // returns how to find them, or null when the engine has none. Called at most once, at

@@ -6,10 +6,12 @@
 
 #include <errno.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "common/hidden.h"
 #include "engine/fast_path.h"
 #include "interpose/bootstrap.h"
 #include "interpose/runtime.h"
@@ -141,7 +143,7 @@ inline void TracedRelease(void* ptr) {
 }
 
 // malloc and operator new, free and operator delete: the engine's inline fast path when it
-// serves the call, which it does only while calls are neither counted nor recorded (see
+// serves the call, which it does only while calls are neither counted nor recorded in full (see
 // engine/fast_path.h); the counted and traced generic path otherwise.
 // The generic paths are out of line so that the fast paths need no stack frame.
 [[gnu::noinline]] inline void* CountedTracedAllocateGeneric(size_t size, Call call,
@@ -151,19 +153,39 @@ inline void TracedRelease(void* ptr) {
   return Traced(p != nullptr ? p : Allocate(size), size, kind);
 }
 
-inline void* CountedTracedAllocate(size_t size, Call call, AllocKind kind) {
-  if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
-  return CountedTracedAllocateGeneric(size, call, kind);
-}
-
 [[gnu::noinline]] inline void CountedTracedReleaseGeneric(void* ptr, Call call) {
   CountCall(call);
   TracedRelease(ptr);
 }
 
+// Where malloc, free and operator delete go when the inline fast path does not serve them:
+// the generic paths, until start-up finds that no call needs counting or recording in full
+// and the engine has DirectFunctions (the libc engine: glibc's malloc and free). Then those,
+// reached by a jump with no frame of ours in between; in sampled mode, functions that first
+// send the sampled calls to the generic path. Written once at start-up and read relaxed (a
+// jump through memory): old or new, each value serves every call exactly.
+struct DirectPath {
+  std::atomic<void* (*)(size_t)> malloc;
+  std::atomic<void (*)(void*)> free;
+  std::atomic<void (*)(void*)> delete_;
+};
+extern DirectPath direct_path POOLSCOPE_HIDDEN;
+
+// Called once, when the entry points' fast paths are enabled (Engine::EnableFastPath).
+// `sampled`: allocations are being sampled.
+void EnableDirectPath(const engine::Engine::DirectFunctions& functions, bool sampled);
+
+inline void* CountedTracedAllocate(size_t size) {
+  if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  return direct_path.malloc.load(std::memory_order_relaxed)(size);
+}
+
+// Bootstrap blocks stay on the generic path, which ignores them: no engine may see them.
 inline void CountedTracedRelease(void* ptr, Call call) {
   if (engine::TryFreeFast(ptr)) [[likely]] return;
-  CountedTracedReleaseGeneric(ptr, call);
+  if (bootstrap::Owns(ptr)) [[unlikely]] return CountedTracedReleaseGeneric(ptr, call);
+  (call == Call::kDelete ? direct_path.delete_ : direct_path.free)
+      .load(std::memory_order_relaxed)(ptr);
 }
 
 inline void* TracedReallocate(void* ptr, size_t size) {

@@ -14,7 +14,7 @@ using poolscope::interpose::CountCall;
 namespace ip = poolscope::interpose;
 
 POOLSCOPE_EXPORT void* malloc(size_t size) noexcept {
-  return ip::CountedTracedAllocate(size, Call::kMalloc, ip::AllocKind::kMalloc);
+  return ip::CountedTracedAllocate(size);
 }
 
 POOLSCOPE_EXPORT void free(void* ptr) noexcept { ip::CountedTracedRelease(ptr, Call::kFree); }

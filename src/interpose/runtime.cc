@@ -6,6 +6,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "interpose/allocation.h"
 #include "interpose/bootstrap.h"
 #include "interpose/cxx_runtime.h"
 #include "trace/recorder.h"
@@ -107,7 +108,9 @@ engine::Engine* InitializeOrNull() {
                });
   // Recording starts only here, so a call that needs no counting or full recording now never
   // will. Sampled calls leave the fast paths by themselves (engine/pool/fast_path.h).
-  e->EnableFastPath(!count_calls && (!trace::recording || trace::sampling));
+  bool at_entry_points = !count_calls && (!trace::recording || trace::sampling);
+  e->EnableFastPath(at_entry_points);
+  if (at_entry_points) EnableDirectPath(e->Direct(), trace::recording);
   state.store(kReady, std::memory_order_release);
   initializing_here = false;
   return e;

@@ -29,19 +29,23 @@ extern bool sampling;
 // Sampled mode: a counting filter over the addresses of live sampled blocks.
 inline constexpr size_t kSampledFilterCounters = size_t{1} << 16;
 extern std::atomic<uint8_t> sampled_filter[kSampledFilterCounters];
-inline size_t SampledFilterSlot(uintptr_t p) { return ((p >> 4) * 0xc2b2ae3d27d4eb4fULL) >> 48; }
+// No shift of the address first: blocks are 16-byte aligned, and the product's top bits mix
+// the bits above the low four all the same, with one instruction fewer on every free.
+inline size_t SampledFilterSlot(uintptr_t p) { return (p * 0xc2b2ae3d27d4eb4fULL) >> 48; }
 
 // In sampled mode, true for an allocation that is not sampled: one subtraction from the
 // thread's countdown (common/fast_thread.h), which the fast path shares.
 inline bool SkipUnsampledAllocation(size_t size) {
   return sampling && (fast_thread.sample_countdown -= static_cast<int64_t>(size)) > 0;
 }
-// In sampled mode, true for a free of a block that was surely not sampled: one load.
-inline bool SkipUnsampledFree(const void* p) {
-  return sampling &&
-         sampled_filter[SampledFilterSlot(reinterpret_cast<uintptr_t>(p))].load(
-             std::memory_order_relaxed) == 0;
+// In sampled mode, false for a block that was surely not sampled (one load), true for every
+// sampled block and a few others.
+inline bool MaybeSampled(const void* p) {
+  return sampled_filter[SampledFilterSlot(reinterpret_cast<uintptr_t>(p))].load(
+             std::memory_order_relaxed) != 0;
 }
+// In sampled mode, true for a free of a block that was surely not sampled.
+inline bool SkipUnsampledFree(const void* p) { return sampling && !MaybeSampled(p); }
 
 // Runs fn(context) with this thread's recording suspended: for the library's own work outside
 // the recorder (looking symbols up), whose allocations are not the program's.

@@ -7,8 +7,6 @@
 #ifndef POOLSCOPE_SRC_ENGINE_LIBC_LIBC_ENGINE_H_
 #define POOLSCOPE_SRC_ENGINE_LIBC_LIBC_ENGINE_H_
 
-#include <errno.h>
-
 #include "engine/engine.h"
 
 namespace poolscope::engine::libc {
@@ -24,12 +22,12 @@ class LibcEngine final : public Engine {
     return memalign_(alignment, size);
   }
   void* Reallocate(void* ptr, size_t size) override { return realloc_(ptr, size); }
-  void Free(void* ptr) override {
-    int saved_errno = errno;  // glibc's free may munmap, which can set it
-    free_(ptr);
-    errno = saved_errno;
-  }
+  // glibc keeps errno across free since 2.33 (its munmap and trim calls may set it); Init
+  // binds mallinfo2, new in 2.33, so this engine never runs on an older one.
+  void Free(void* ptr) override { free_(ptr); }
   size_t UsableSize(void* ptr) override { return usable_size_(ptr); }
+  // Allocate and Free add nothing to glibc's functions: the interposer may call them itself.
+  DirectFunctions Direct() const override { return {malloc_, free_}; }
   struct mallinfo2 Info() override { return mallinfo2_(); }
   int Trim(size_t pad) override { return trim_(pad); }
   int SetOption(int param, int value) override { return mallopt_(param, value); }

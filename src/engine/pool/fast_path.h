@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/fast_thread.h"
 #include "common/hidden.h"
 #include "engine/pool/arena.h"
 #include "engine/pool/heap.h"
@@ -97,23 +98,14 @@ inline void FreeInArena(Heap* heap, void* p) {
 // countdown is charged only for blocks served here; the generic path charges the others.
 inline void* TryAllocate(size_t size, const FastPathLimits& limits = fast_path) {
   if (size >= limits.allocation_limit) [[unlikely]] return nullptr;
-  // GCC loads, subtracts, stores and tests a thread-local word: one subtraction in memory
-  // and a jump on its flags are three instructions fewer. (The word as an output operand
-  // instead of the memory clobber made GCC 12 drop the call after `ran_out`.)
-  asm goto("subq %1, %0\n\tjle %l[ran_out]"
-           :
-           : "m"(fast_thread.sample_countdown), "r"(size)
-           : "cc", "memory"
-           : ran_out);
-  {
-    EngineEntry entry;
-    void* block = entry.heap()->TryAllocateSmall(size);
-    if (block == nullptr) [[unlikely]] fast_thread.sample_countdown += static_cast<int64_t>(size);
-    return block;
+  if (!ChargeSampleCountdown(size)) [[unlikely]] {
+    SampleCountdownRanOut(size);
+    return nullptr;
   }
-ran_out:
-  SampleCountdownRanOut(size);
-  return nullptr;
+  EngineEntry entry;
+  void* block = entry.heap()->TryAllocateSmall(size);
+  if (block == nullptr) [[unlikely]] fast_thread.sample_countdown += static_cast<int64_t>(size);
+  return block;
 }
 
 // Frees `p` and returns true when it is in the arena; false sends the caller to the generic

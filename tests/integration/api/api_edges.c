@@ -16,6 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { kSentinel = 4242 };
@@ -543,6 +551,45 @@ static void test_introspection(void) {
   close(fd);
 }
 
+/* From here on munmap fails with EPERM in this process (and only munmap). */
+static int refuse_munmap(void) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+/* A free whose system call fails inside the allocator (glibc unmaps a block above its mmap
+ * threshold) must still leave errno as it was. In a child, so the refused munmap stays there. */
+static void test_free_when_munmap_fails(void) {
+  puts("== free while munmap fails");
+  fflush(stdout);
+  pid_t child = fork();
+  if (child == 0) {
+    void* p = malloc(opaque(300000));
+    void* page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int refused = refuse_munmap() && munmap(page, 4096) != 0 && errno == EPERM;
+    printf("munmap refused=%d\n", refused);
+    errno = ENOENT;
+    free(p);
+    printf("%-44s errno-is-ENOENT=%d\n", "free(large) with munmap failing", errno == ENOENT);
+    fflush(stdout);
+    _exit(refused && errno == ENOENT ? 0 : 1);
+  }
+  int status = 0;
+  check(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0,
+        "free changed errno while munmap failed");
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOFBF, 1 << 16);
   test_malloc();
@@ -554,6 +601,7 @@ int main(void) {
   test_page_allocators();
   test_power_of_two_alignments();
   test_introspection();
+  test_free_when_munmap_fails();
   printf("failures=%d\n", failures);
   return failures == 0 ? 0 : 1;
 }
