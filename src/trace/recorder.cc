@@ -1326,6 +1326,9 @@ void BeforeExec() {
 
 void ForkPrepare() {
   if (!recording) return;
+  // First: a thread inside libunwind may need the engine's locks (for libunwind's own
+  // allocations), which the engine's ForkPrepare takes after this.
+  UnwinderForkPrepare();
   r.process_lock.LockForFork();
   r.write_lock.LockForFork();
   r.blocks.LockForFork();
@@ -1333,6 +1336,7 @@ void ForkPrepare() {
 
 void ForkParent() {
   if (!recording) return;
+  UnwinderForkParent();
   r.blocks.AfterForkInParent();
   r.write_lock.Unlock();
   r.process_lock.Unlock();
@@ -1342,6 +1346,7 @@ void ForkParent() {
 // parent's), not its file, not its threads. It starts its own file at its first write.
 void ForkChild() {
   if (!recording) return;
+  UnwinderForkChild();
   r.write_lock.ResetInChild();
   r.process_lock.ResetInChild();
   r.slots_lock.ResetInChild();

@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <sched.h>
+
 #include <atomic>
 
 #include "common/log.h"
@@ -12,6 +14,11 @@ namespace {
 
 using BacktraceFn = int (*)(void**, int);
 std::atomic<BacktraceFn> backtrace_fn{nullptr};
+// Threads inside libunwind, and whether a fork is waiting for them to leave.
+std::atomic<int> unwinding{0};
+std::atomic<bool> fork_waiting{false};
+__thread bool unwinding_here __attribute__((tls_model("initial-exec"))) = false;
+
 // libunwind's text, set before backtrace_fn is published.
 uintptr_t unwinder_text_begin = 0;
 uintptr_t unwinder_text_end = 0;
@@ -47,7 +54,33 @@ bool LoadUnwinder() {
 int CaptureStack(uintptr_t* frames, int max) {
   BacktraceFn fn = backtrace_fn.load(std::memory_order_acquire);
   if (fn == nullptr) return 0;
-  return fn(reinterpret_cast<void**>(frames), max);
+  // Dekker with UnwinderForkPrepare: either the fork sees this thread counted, or this thread
+  // sees the fork waiting and steps back until it is over.
+  for (;;) {
+    unwinding.fetch_add(1, std::memory_order_seq_cst);
+    if (!fork_waiting.load(std::memory_order_seq_cst)) break;
+    unwinding.fetch_sub(1, std::memory_order_seq_cst);
+    while (fork_waiting.load(std::memory_order_acquire)) sched_yield();
+  }
+  unwinding_here = true;
+  int n = fn(reinterpret_cast<void**>(frames), max);
+  unwinding_here = false;
+  unwinding.fetch_sub(1, std::memory_order_release);
+  return n;
+}
+
+void UnwinderForkPrepare() {
+  fork_waiting.store(true, std::memory_order_seq_cst);
+  int self = unwinding_here ? 1 : 0;
+  while (unwinding.load(std::memory_order_seq_cst) > self) sched_yield();
+}
+
+void UnwinderForkParent() { fork_waiting.store(false, std::memory_order_release); }
+
+void UnwinderForkChild() {
+  if (unwinding_here) backtrace_fn.store(nullptr, std::memory_order_relaxed);
+  unwinding.store(unwinding_here ? 1 : 0, std::memory_order_relaxed);
+  fork_waiting.store(false, std::memory_order_release);
 }
 
 bool TextOf(const void* address, uintptr_t* begin, uintptr_t* end) {

@@ -20,6 +20,15 @@ bool LoadUnwinder();
 // (0 when the unwinder is not loaded).
 int CaptureStack(uintptr_t* frames, int max);
 
+// Fork safety. libunwind takes locks of its own (around its memory pools): a child forked
+// while another thread held one would wait for it forever at its first unwind. So a fork waits
+// (ForkPrepare) until no thread is inside libunwind, threads that come meanwhile wait for the
+// fork to end, and both sides go on afterwards. A fork made from inside libunwind (by a signal
+// handler) leaves the child without stacks: its copy of libunwind may be mid-operation.
+void UnwinderForkPrepare();
+void UnwinderForkParent();
+void UnwinderForkChild();
+
 // The executable segment [*begin, *end) of the loaded object that contains `address`; false
 // when none does.
 bool TextOf(const void* address, uintptr_t* begin, uintptr_t* end);
