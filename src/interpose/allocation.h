@@ -158,16 +158,21 @@ inline void TracedRelease(void* ptr) {
   TracedRelease(ptr);
 }
 
-// Where malloc, free and operator delete go when the inline fast path does not serve them:
+// Where malloc, operator new, free and operator delete go when the inline fast path does not
+// serve them:
 // the generic paths, until start-up finds that no call needs counting or recording in full
 // and the engine has DirectFunctions (the libc engine: glibc's malloc and free). Then those,
 // reached by a jump with no frame of ours in between; in sampled mode, functions that first
 // send the sampled calls to the generic path. Written once at start-up and read relaxed (a
-// jump through memory): old or new, each value serves every call exactly.
+// jump through memory): old or new, each value serves every call exactly. The new routes
+// return null for the generic path (their callers own the new-handler loop), also when the
+// engine's malloc fails.
 struct DirectPath {
   std::atomic<void* (*)(size_t)> malloc;
   std::atomic<void (*)(void*)> free;
   std::atomic<void (*)(void*)> delete_;
+  std::atomic<void* (*)(size_t)> new_;
+  std::atomic<void* (*)(size_t)> new_array;
 };
 extern DirectPath direct_path POOLSCOPE_HIDDEN;
 

@@ -40,17 +40,25 @@ inline void* AllocateForNew(size_t size, size_t alignment) {
   return RuntimeNothrowNew(size, alignment, kind == AllocKind::kNewArray);
 }
 
+// The engine's fast path, then its direct route (allocation.h), for the forms without an
+// alignment; null sends the call to the generic path.
+inline void* TryNewFast(size_t size, AllocKind kind) {
+  if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+  auto& route = kind == AllocKind::kNewArray ? direct_path.new_array : direct_path.new_;
+  return route.load(std::memory_order_relaxed)(size);
+}
+
 // The generic paths are out of line so that the fast path needs no stack frame.
 inline void* NewOrThrow(size_t size, size_t alignment, AllocKind kind) {
   if (alignment == kNoAlignment) {
-    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+    if (void* p = TryNewFast(size, kind)) [[likely]] return p;
   }
   return NewOrThrowGeneric(size, alignment, kind);
 }
 
 inline void* NewOrNull(size_t size, size_t alignment, AllocKind kind) noexcept {
   if (alignment == kNoAlignment) {
-    if (void* p = engine::TryAllocateFast(size)) [[likely]] return p;
+    if (void* p = TryNewFast(size, kind)) [[likely]] return p;
   }
   return NewOrNullGeneric(size, alignment, kind);
 }

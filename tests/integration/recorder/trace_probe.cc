@@ -68,12 +68,14 @@ class Facts : public tf::RecordVisitor {
   }
   void OnAlloc(uint32_t thread, const tf::AllocRecord& r) override {
     ++allocs;
+    ++by_kind[static_cast<int>(r.kind) % 6];
     stacks_used.insert(r.stack);
     threads.insert(thread);
     Seen(r.timestamp_ns);
   }
   void OnSampledAlloc(uint32_t thread, const tf::AllocRecord& r) override {
     ++sampled_allocs;
+    ++by_kind[static_cast<int>(r.kind) % 6];
     stacks_used.insert(r.stack);
     sampled_weight += r.weight;
     sampled_size += r.size;
@@ -142,6 +144,7 @@ class Facts : public tf::RecordVisitor {
   std::string executable, engine;
   uint64_t thread_starts = 0, thread_exits = 0, module_loads = 0, stack_nodes = 0;
   uint64_t allocs = 0, sampled_allocs = 0, sampled_weight = 0, sampled_size = 0;
+  uint64_t by_kind[6] = {};  // allocations and sampled ones, by tf::AllocKind
   uint64_t frees = 0, reallocs = 0, mmaps = 0, memory_samples = 0, ends = 0, unknown = 0;
   uint64_t mmap_bytes = 0, munmaps = 0, mremaps = 0, mremap_new_bytes = 0;
   int64_t exit_status = -1;
@@ -189,6 +192,10 @@ int FactsMode(const std::string& path) {
          "\nmemory_samples=%" PRIu64 "\n",
          facts.allocs, facts.sampled_allocs, facts.sampled_weight, facts.frees, facts.reallocs,
          facts.mmaps, facts.memory_samples);
+  printf("kinds=malloc:%" PRIu64 ",calloc:%" PRIu64 ",aligned:%" PRIu64 ",new:%" PRIu64
+         ",new[]:%" PRIu64 ",realloc:%" PRIu64 "\n",
+         facts.by_kind[0], facts.by_kind[1], facts.by_kind[2], facts.by_kind[3], facts.by_kind[4],
+         facts.by_kind[5]);
   printf("mmap_bytes=%" PRIu64 "\nmunmap_records=%" PRIu64 "\nmremap_records=%" PRIu64
          "\nmremap_new_bytes=%" PRIu64 "\n",
          facts.mmap_bytes, facts.munmaps, facts.mremaps, facts.mremap_new_bytes);
