@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include "exit_codes.h"
 #include "library_path.h"
 #include "summary.h"
+#include "trace/output_path.h"
 
 extern char** environ;
 
@@ -210,31 +212,21 @@ std::vector<std::string> ChildEnvironment(const RunOptions& options, const std::
 
 // The summary of the program's own trace (its first image: pid, generation 0), on stderr so
 // the program's stdout stays its own. A program that ignores LD_PRELOAD leaves no trace.
+// The file is named as the library names it (trace/output_path.h), when the template holds
+// only what the CLI knows as the program does: its pid and the host.
 void PrintTraceSummary(const std::string& output, pid_t pid) {
-  char host[256] = "unknown";
-  gethostname(host, sizeof(host) - 1);
-  std::string path;
-  for (size_t i = 0; i < output.size(); ++i) {
-    if (output[i] == '%' && i + 1 < output.size() && output[i + 1] == 'p') {
-      absl::StrAppend(&path, pid);
-      ++i;
-    } else if (output[i] == '%' && i + 1 < output.size() && output[i + 1] == 'h') {
-      absl::StrAppend(&path, host);
-      ++i;
-    } else {
-      path.push_back(output[i]);
+  for (size_t i = output.find('%'); i != std::string::npos; i = output.find('%', i + 2)) {
+    if (i + 1 == output.size() || (output[i + 1] != 'p' && output[i + 1] != 'h')) {
+      fprintf(stderr, "poolscope: traces written as %s\n", output.c_str());
+      return;
     }
   }
-  if (path.find('%') != std::string::npos) {
-    fprintf(stderr, "poolscope: traces written as %s\n", output.c_str());
-    return;
-  }
-  // A directory gets the library's default file name (src/trace/output_path.h).
-  struct stat st;
-  if (path.back() == '/' || (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
-    absl::StrAppend(&path, path.back() == '/' ? "" : "/", "poolscope.", pid, ".trace");
-  }
-  if (access(path.c_str(), R_OK) != 0) return;  // the library said why it wrote none
+  char host[256] = "unknown";
+  gethostname(host, sizeof(host) - 1);
+  char path[PATH_MAX];
+  trace::OutputFacts facts{static_cast<uint64_t>(pid), nullptr, host, 0};
+  if (!trace::ExpandOutputPath(output.c_str(), facts, path, sizeof(path))) return;
+  if (access(path, R_OK) != 0) return;  // the library said why it wrote none
   auto summary = analysis::SummarizeTrace(path);
   if (!summary.ok()) {
     fprintf(stderr, "poolscope: %s\n", std::string(summary.status().message()).c_str());
