@@ -2,7 +2,6 @@
 
 #include <dlfcn.h>
 #include <link.h>
-
 #include <sched.h>
 
 #include <atomic>
@@ -24,7 +23,7 @@ uintptr_t unwinder_text_begin = 0;
 uintptr_t unwinder_text_end = 0;
 
 // libunwind's UNW_CACHE_PER_THREAD: each thread keeps its own cache of unwind information, so
-// unwinding takes no lock.
+// looking it up takes no lock (libunwind's memory pools still do: see UnwinderForkPrepare).
 constexpr int kCachePerThread = 2;
 
 }  // namespace

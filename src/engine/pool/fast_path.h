@@ -108,12 +108,6 @@ inline void* TryAllocate(size_t size, const FastPathLimits& limits = fast_path) 
   return block;
 }
 
-// Frees `p` and returns true when it is in the arena; false sends the caller to the generic
-// path. Only the push onto the page's local list needs to be inside the engine: the checks
-// read nothing a signal handler on this thread could change under them (the page holds this
-// live block, so it stays this heap's), and remote frees are atomic. The calls are all last,
-// so the caller needs no stack frame; and the engine is left on both branches of the last
-// decrement, so the branch tests its flags.
 // page->heap == heap, read relaxed, in one compare with a memory operand: the compiler keeps
 // an atomic load apart from its compare, an instruction more on every free.
 inline bool OwnedBy(const Page* page, const Heap* heap) {
@@ -122,6 +116,12 @@ inline bool OwnedBy(const Page* page, const Heap* heap) {
   return owned;
 }
 
+// Frees `p` and returns true when it is in the arena; false sends the caller to the generic
+// path. Only the push onto the page's local list needs to be inside the engine: the checks
+// read nothing a signal handler on this thread could change under them (the page holds this
+// live block, so it stays this heap's), and remote frees are atomic. The calls are all last,
+// so the caller needs no stack frame; and the engine is left on both branches of the last
+// decrement, so the branch tests its flags.
 inline bool TryFree(void* p, const FastPathLimits& limits = fast_path) {
   uintptr_t offset = reinterpret_cast<uintptr_t>(p) - limits.base;
   if (offset >= limits.range) [[unlikely]] return false;
