@@ -266,18 +266,13 @@ constexpr Table kTables[] = {
 // A table cell with the stack, innermost frame first.
 std::string StackCell(const TraceAnalysis& a, uint64_t stack, const FrameNamer& name_frame,
                       const HtmlReportOptions& options) {
-  std::vector<uint64_t> frames = a.Frames(stack);
+  bool cut = false;
   std::vector<std::string> names;
-  size_t f = 0;
-  for (; f < frames.size() && static_cast<int>(names.size()) < options.frames_per_site; ++f) {
-    std::string at = name_frame(frames[f]);
-    for (std::string_view line : FrameLines(at)) {
-      if (static_cast<int>(names.size()) == options.frames_per_site) break;
-      names.push_back(HtmlEscape(std::string(line)));
-    }
+  for (const NamedFrame& f : NamedFrames(a, stack, name_frame, options.frames_per_site, &cut)) {
+    names.push_back(HtmlEscape(f.name));
   }
-  if (f < frames.size()) names.push_back("…");
-  if (frames.empty()) names.push_back("an unknown stack");
+  if (cut) names.push_back("…");
+  if (names.empty()) names.push_back("an unknown stack");
   return absl::StrCat("<td class=\"stack\"><code>", absl::StrJoin(names, "</code><br><code>"),
                       "</code></td>");
 }

@@ -143,27 +143,21 @@ const ModuleInfo* ModuleOf(const std::vector<ModuleInfo>& modules, uint64_t addr
 // "frames_total" and the innermost "frames" of `stack`.
 void WriteFrames(JsonWriter& w, const TraceAnalysis& a, uint64_t stack, const FrameNamer& name_frame,
                  const JsonReportOptions& options) {
-  std::vector<uint64_t> frames = a.Frames(stack);
-  w.Key("frames_total").Uint(frames.size());
+  w.Key("frames_total").Uint(a.Frames(stack).size());
   w.Key("frames").BeginArray();
-  int shown = 0;
-  for (size_t f = 0; f < frames.size() && shown < options.frames_per_site; ++f) {
-    std::string names = name_frame(frames[f]);
-    std::vector<std::string_view> lines = FrameLines(names);
-    for (size_t i = 0; i < lines.size() && shown < options.frames_per_site; ++i, ++shown) {
-      w.BeginObject(/*one_line=*/true);
-      w.Key("name").String(std::string(lines[i]));
-      w.Key("address").Hex(frames[f]);
-      if (const ModuleInfo* m = ModuleOf(a.modules, frames[f])) {
-        w.Key("module").String(m->path);
-        w.Key("offset").Hex(frames[f] - m->load_address);
-      } else {
-        w.Key("module").Null();
-        w.Key("offset").Null();
-      }
-      w.Key("inlined").Bool(i + 1 < lines.size());
-      w.EndObject();
+  for (const NamedFrame& f : NamedFrames(a, stack, name_frame, options.frames_per_site)) {
+    w.BeginObject(/*one_line=*/true);
+    w.Key("name").String(f.name);
+    w.Key("address").Hex(f.address);
+    if (const ModuleInfo* m = ModuleOf(a.modules, f.address)) {
+      w.Key("module").String(m->path);
+      w.Key("offset").Hex(f.address - m->load_address);
+    } else {
+      w.Key("module").Null();
+      w.Key("offset").Null();
     }
+    w.Key("inlined").Bool(f.inlined);
+    w.EndObject();
   }
   w.EndArray();
 }

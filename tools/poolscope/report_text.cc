@@ -34,17 +34,12 @@ constexpr Table kTables[] = {
 // The stack `stack` under an entry, innermost first, cut to fit 100 columns.
 void AppendFrames(std::string& out, const TraceAnalysis& a, uint64_t stack,
                   const FrameNamer& name_frame, const TextReportOptions& options) {
-  std::vector<uint64_t> frames = a.Frames(stack);
+  std::vector<NamedFrame> frames = NamedFrames(a, stack, name_frame, options.frames_per_site);
   if (frames.empty()) out += "                at an unknown stack\n";
-  int shown = 0;
-  for (size_t f = 0; f < frames.size() && shown < options.frames_per_site; ++f) {
-    std::string names = name_frame(frames[f]);
-    for (std::string_view line : FrameLines(names)) {
-      if (shown == options.frames_per_site) break;
-      std::string name(line.substr(0, line.size() > 82 ? 79 : line.size()));
-      if (line.size() > 82) name += "...";
-      absl::StrAppendFormat(&out, "                %s %s\n", shown++ == 0 ? "at" : "by", name);
-    }
+  for (size_t f = 0; f < frames.size(); ++f) {
+    std::string& name = frames[f].name;
+    if (name.size() > 82) name = name.substr(0, 79) + "...";
+    absl::StrAppendFormat(&out, "                %s %s\n", f == 0 ? "at" : "by", name);
   }
 }
 
@@ -154,6 +149,30 @@ std::vector<std::string_view> FrameLines(std::string_view names) {
   }
   lines.push_back(names);
   return lines;
+}
+
+std::vector<NamedFrame> NamedFrames(const TraceAnalysis& analysis, uint64_t stack,
+                                    const FrameNamer& name_frame, int limit, bool* cut) {
+  std::vector<uint64_t> addresses = analysis.Frames(stack);
+  std::vector<NamedFrame> frames;
+  bool left_out = false;
+  for (uint64_t address : addresses) {
+    if (static_cast<int>(frames.size()) == limit) {
+      left_out = true;
+      break;
+    }
+    std::string names = name_frame(address);
+    std::vector<std::string_view> lines = FrameLines(names);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (static_cast<int>(frames.size()) == limit) {
+        left_out = true;
+        break;
+      }
+      frames.push_back({address, std::string(lines[i]), i + 1 < lines.size()});
+    }
+  }
+  if (cut != nullptr) *cut = left_out;
+  return frames;
 }
 
 std::string DescribeSite(const TraceAnalysis& analysis, const SiteStats& site,

@@ -21,6 +21,18 @@ using FrameNamer = std::function<std::string(uint64_t return_address)>;
 // The frames of a FrameNamer's text, innermost first.
 std::vector<std::string_view> FrameLines(std::string_view names);
 
+// One frame of a stack as the reports list them: a FrameLines line of its return address.
+struct NamedFrame {
+  uint64_t address;
+  std::string name;
+  bool inlined;  // a call inlined at `address`: the next frame is the function it was inlined into
+};
+
+// The innermost `limit` frames of `stack`, inlined calls counted as frames; `*cut` (when given)
+// says whether any were left out.
+std::vector<NamedFrame> NamedFrames(const TraceAnalysis& analysis, uint64_t stack,
+                                    const FrameNamer& name_frame, int limit, bool* cut = nullptr);
+
 // "libfoo.so+0x1234" from the trace's module records; "0x7f..." outside every module.
 FrameNamer ModuleOffsetNamer(const TraceAnalysis& analysis);
 
